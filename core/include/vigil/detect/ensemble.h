@@ -1,0 +1,69 @@
+// vigil/detect/ensemble.h: calibration of raw scores and their combination.
+//
+// Each member detector's raw score is mapped to p in [0,1] by its calibration
+// (fixed logistic, identity, or a per-key tail calibration that standardizes the
+// raw score by its own history). Members combine by weighted noisy-OR:
+//   score = 1 - prod_i (1 - w_i * p_i)
+// A member "fires" when w_i * p_i >= fire_threshold; an event is anomalous when
+// score >= threshold and at least min_fired members fired.
+//
+//   vigil::Calibrator cal(opts);
+//   double p = cal.Calibrate(raw);   // then cal.Observe(raw) to learn (kTail)
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "vigil/detect/detector.h"
+#include "vigil/detect/params.h"
+#include "vigil/state/state.h"
+
+namespace vigil {
+
+/// \brief One detector of the ensemble.
+struct MemberOptions {
+  std::string name;                 ///< registry name, e.g. "ewma"
+  bool enabled = true;
+  double weight = 1.0;              ///< in (0, 1]
+  bool has_calibration = false;     ///< false: the factory's default calibration
+  CalibrationOptions calibration;
+  Params params{"detectors"};       ///< the detector's own settings
+};
+
+struct EnsembleOptions {
+  std::vector<MemberOptions> members;
+  double threshold = 0.5;           ///< score at or above which an event is anomalous
+  double fire_threshold = 0.5;      ///< weighted p at or above which a member fired
+  int32_t min_fired = 1;
+
+  Status Validate() const;
+};
+
+/// \brief Maps a raw score to [0,1]; holds per-key statistics for kTail.
+class Calibrator {
+ public:
+  Calibrator() = default;
+  explicit Calibrator(const CalibrationOptions* opts) : opts_(opts) {}
+
+  /// \brief p in [0,1] for a raw score (pure).
+  double Calibrate(double raw) const;
+  /// \brief Learn from a raw score (kTail only; no-op otherwise).
+  void Observe(double raw);
+
+  void SerializeTo(StateWriter* w) const;
+  Status DeserializeFrom(StateReader* r);
+  bool stateful() const { return opts_ && opts_->kind == CalibrationOptions::Kind::kTail; }
+
+ private:
+  const CalibrationOptions* opts_ = nullptr;
+  double mean_ = 0;
+  double var_ = 0;
+  uint64_t n_ = 0;
+};
+
+/// \brief 1 - prod(1 - w_i p_i), with each w_i p_i clamped to [0,1].
+double NoisyOr(std::span<const double> weighted_p);
+
+}  // namespace vigil
