@@ -6,6 +6,16 @@
 
 namespace vigil {
 
+namespace internal {
+bool CpuHasAvx2() {
+#if defined(__x86_64__) || defined(__i386__)
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi2");
+#else
+  return true;
+#endif
+}
+}  // namespace internal
+
 std::string_view RejectReasonName(RejectReason reason) {
   switch (reason) {
     case RejectReason::kMalformedJson: return "malformed_json";

@@ -19,13 +19,15 @@ const Status& ToStatus(const Result<T>& r) { return r.status(); }
 
 #define ASSERT_OK(expr)                                                      \
   do {                                                                       \
-    const ::vigil::Status& _st = ::vigil::testing::ToStatus((expr));         \
+    auto&& _vigil_val = (expr);                                              \
+    const ::vigil::Status _st = ::vigil::testing::ToStatus(_vigil_val);         \
     ASSERT_TRUE(_st.ok()) << "'" #expr "' failed: " << _st.ToString();       \
   } while (false)
 
 #define EXPECT_OK(expr)                                                      \
   do {                                                                       \
-    const ::vigil::Status& _st = ::vigil::testing::ToStatus((expr));         \
+    auto&& _vigil_val = (expr);                                              \
+    const ::vigil::Status _st = ::vigil::testing::ToStatus(_vigil_val);         \
     EXPECT_TRUE(_st.ok()) << "'" #expr "' failed: " << _st.ToString();       \
   } while (false)
 
@@ -38,19 +40,21 @@ const Status& ToStatus(const Result<T>& r) { return r.status(); }
   VIGIL_ASSERT_OK_AND_ASSIGN_IMPL(VIGIL_CONCAT(_vigil_assert_res_, __LINE__), lhs, rexpr)
 
 /// Assert that `expr` (a Status or Result) failed with StatusCode::k<code>.
-#define ASSERT_RAISES(code, expr)                                                    \
+#define ASSERT_RAISES(status_code, expr)                                                    \
   do {                                                                               \
-    const ::vigil::Status& _st = ::vigil::testing::ToStatus((expr));                 \
-    ASSERT_EQ(_st.code(), ::vigil::StatusCode::k##code)                              \
-        << "'" #expr "' gave " << _st.ToString() << ", expected " #code;             \
+    auto&& _vigil_val = (expr);                                              \
+    const ::vigil::Status _st = ::vigil::testing::ToStatus(_vigil_val);                 \
+    ASSERT_EQ(_st.code(), ::vigil::StatusCode::k##status_code)                              \
+        << "'" #expr "' gave " << _st.ToString() << ", expected " #status_code;             \
   } while (false)
 
 /// As ASSERT_RAISES, and the message contains `substr`.
-#define ASSERT_RAISES_WITH_MESSAGE(code, substr, expr)                               \
+#define ASSERT_RAISES_WITH_MESSAGE(status_code, substr, expr)                               \
   do {                                                                               \
-    const ::vigil::Status& _st = ::vigil::testing::ToStatus((expr));                 \
-    ASSERT_EQ(_st.code(), ::vigil::StatusCode::k##code)                              \
-        << "'" #expr "' gave " << _st.ToString() << ", expected " #code;             \
+    auto&& _vigil_val = (expr);                                              \
+    const ::vigil::Status _st = ::vigil::testing::ToStatus(_vigil_val);                 \
+    ASSERT_EQ(_st.code(), ::vigil::StatusCode::k##status_code)                              \
+        << "'" #expr "' gave " << _st.ToString() << ", expected " #status_code;             \
     ASSERT_NE(_st.message().find(substr), std::string::npos)                         \
         << "message '" << _st.message() << "' lacks '" << (substr) << "'";           \
   } while (false)

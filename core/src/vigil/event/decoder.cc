@@ -1,0 +1,350 @@
+// JSON events -> EventBatch with simdjson On-Demand.
+//
+// One parser is reused for every document. simdjson needs SIMDJSON_PADDING
+// readable bytes after a document; values inside an Arrow data buffer are
+// followed by the next values, so only the last few documents of a buffer are
+// copied into a reused scratch buffer.
+#include "vigil/event/decoder.h"
+
+#include <simdjson.h>
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <vector>
+
+namespace vigil {
+
+namespace od = simdjson::ondemand;
+
+namespace internal {
+bool CpuHasAvx2();  // event_batch.cc: compiled without -march, so the check is real
+}  // namespace internal
+
+Status DecoderOptions::Validate() const {
+  if (max_payload_bytes <= 0) return Status::Invalid("DecoderOptions.max_payload_bytes must be > 0");
+  if (max_metrics <= 0) return Status::Invalid("DecoderOptions.max_metrics must be > 0");
+  if (max_id_bytes <= 0) return Status::Invalid("DecoderOptions.max_id_bytes must be > 0");
+  if (min_ts_ms >= max_ts_ms) return Status::Invalid("DecoderOptions.min_ts_ms must be < max_ts_ms");
+  if (schema_versions.empty()) return Status::Invalid("DecoderOptions.schema_versions must not be empty");
+  return Status::OK();
+}
+
+namespace {
+
+struct Pending {
+  std::string_view event_id, device_id, device_class;
+  int64_t ts_ms = 0;
+  int64_t schema_version = 1;
+  bool has_event_id = false, has_device_id = false, has_ts = false, has_metrics = false;
+  std::vector<std::pair<std::string_view, double>> metrics;
+};
+
+class DecoderImpl final : public Decoder {
+ public:
+  explicit DecoderImpl(DecoderOptions o) : Decoder(std::move(o)) {
+    pending_.metrics.reserve(64);
+  }
+
+  Status Decode(const uint8_t* data, const int32_t* offsets, int64_t n, EventBatch* out,
+                std::vector<Reject>* rejects, const uint8_t* validity) override {
+    return DecodeImpl(data, offsets, n, out, rejects, validity);
+  }
+  Status Decode(const uint8_t* data, const int64_t* offsets, int64_t n, EventBatch* out,
+                std::vector<Reject>* rejects, const uint8_t* validity) override {
+    return DecodeImpl(data, offsets, n, out, rejects, validity);
+  }
+
+  Status DecodeLines(std::string_view text, EventBatch* out, std::vector<Reject>* rejects) override {
+    Begin(out, rejects);
+    const char* base = text.data();
+    const size_t size = text.size();
+    size_t pos = 0;
+    uint32_t line = 0;
+    while (pos < size) {
+      size_t end = text.find('\n', pos);
+      if (end == std::string_view::npos) end = size;
+      size_t b = pos, e = end;
+      while (b < e && (base[b] == ' ' || base[b] == '\t' || base[b] == '\r')) ++b;
+      while (e > b && (base[e - 1] == ' ' || base[e - 1] == '\t' || base[e - 1] == '\r')) --e;
+      if (e > b) DecodeOne(base + b, e - b, size - e >= simdjson::SIMDJSON_PADDING, line, rejects);
+      pos = end + 1;
+      ++line;
+    }
+    *out = builder_.Finish();
+    return Status::OK();
+  }
+
+ private:
+  void Begin(EventBatch* out, std::vector<Reject>* rejects) {
+    builder_.Reset(std::move(*out));
+    rejects->clear();
+  }
+
+  template <typename Offset>
+  Status DecodeImpl(const uint8_t* data, const Offset* offsets, int64_t n, EventBatch* out,
+                    std::vector<Reject>* rejects, const uint8_t* validity) {
+    if (n < 0) return Status::Invalid("Decode: negative event count");
+    if (n > 0 && offsets == nullptr) return Status::Invalid("Decode: offsets is null");
+    if (n > static_cast<int64_t>(UINT32_MAX)) return Status::Invalid("Decode: more than 2^32 events");
+    for (int64_t i = 0; i < n; ++i) {
+      if (offsets[i] < 0 || offsets[i + 1] < offsets[i]) {
+        return Status::Invalid("Decode: offsets not non-decreasing at index " + std::to_string(i));
+      }
+    }
+    if (n > 0 && offsets[n] > offsets[0] && data == nullptr) return Status::Invalid("Decode: data is null");
+    Begin(out, rejects);
+    const int64_t end_of_data = n > 0 ? static_cast<int64_t>(offsets[n]) : 0;
+    const char* base = reinterpret_cast<const char*>(data);
+    for (int64_t i = 0; i < n; ++i) {
+      const uint32_t index = static_cast<uint32_t>(i);
+      if (validity != nullptr && !((validity[i >> 3] >> (i & 7)) & 1)) {
+        rejects->push_back({index, RejectReason::kNullInput, "null value"});
+        continue;
+      }
+      const int64_t b = offsets[i], e = offsets[i + 1];
+      DecodeOne(base + b, static_cast<size_t>(e - b),
+                end_of_data - e >= static_cast<int64_t>(simdjson::SIMDJSON_PADDING), index, rejects);
+    }
+    *out = builder_.Finish();
+    return Status::OK();
+  }
+
+  void DecodeOne(const char* p, size_t len, bool padded, uint32_t index, std::vector<Reject>* rejects) {
+    if (static_cast<int64_t>(len) > options_.max_payload_bytes) {
+      rejects->push_back({index, RejectReason::kPayloadTooLarge,
+                          std::to_string(len) + " bytes > max_payload_bytes " +
+                              std::to_string(options_.max_payload_bytes)});
+      return;
+    }
+    if (!padded) {
+      if (scratch_.size() < len + simdjson::SIMDJSON_PADDING) scratch_.resize(len + simdjson::SIMDJSON_PADDING);
+      std::copy(p, p + len, scratch_.data());
+      p = scratch_.data();
+    }
+    RejectReason reason;
+    std::string detail;
+    if (!Parse(p, len, &reason, &detail)) {
+      rejects->push_back({index, reason, std::move(detail)});
+      return;
+    }
+    if (!Validate(&reason, &detail)) {
+      rejects->push_back({index, reason, std::move(detail)});
+      return;
+    }
+    const Pending& ev = pending_;
+    builder_.BeginEvent(index, ev.event_id, ev.device_id, ev.ts_ms, static_cast<int32_t>(ev.schema_version),
+                        ev.device_class);
+    for (const auto& [name, value] : ev.metrics) builder_.AddMetric(name, value);
+    Status st = builder_.FinishEvent();
+    if (!st.ok()) rejects->push_back({index, RejectReason::kDuplicateMetric, st.message()});
+  }
+
+  // Parse into pending_; false with a reason when the document is unusable.
+  bool Parse(const char* p, size_t len, RejectReason* reason, std::string* detail) {
+    Pending& ev = pending_;
+    ev = Pending{{}, {}, {}, 0, 1, false, false, false, false, std::move(ev.metrics)};
+    ev.metrics.clear();
+    auto fail = [&](RejectReason r, std::string d) {
+      *reason = r;
+      *detail = std::move(d);
+      return false;
+    };
+    od::document doc;
+    if (parser_.iterate(p, len, len + simdjson::SIMDJSON_PADDING).get(doc)) {
+      return fail(RejectReason::kMalformedJson, "not valid JSON");
+    }
+    od::object obj;
+    if (auto err = doc.get_object().get(obj)) {
+      return fail(RejectReason::kMalformedJson, err == simdjson::INCORRECT_TYPE ? "not a JSON object"
+                                                                                : simdjson::error_message(err));
+    }
+    for (auto field_result : obj) {
+      od::field field;
+      std::string_view key;
+      if (std::move(field_result).get(field) || field.unescaped_key().get(key)) {
+        return fail(RejectReason::kMalformedJson, "malformed object");
+      }
+      od::value v = field.value();
+      if (key == "event_id" || key == "device_id") {
+        std::string_view s;
+        if (auto err = v.get_string().get(s)) return WrongType(err, key, "a string", reason, detail);
+        (key == "event_id" ? ev.event_id : ev.device_id) = s;
+        (key == "event_id" ? ev.has_event_id : ev.has_device_id) = true;
+      } else if (key == "ts") {
+        if (!ParseTs(v, reason, detail)) return false;
+        ev.has_ts = true;
+      } else if (key == "metrics") {
+        if (!ParseMetrics(v, reason, detail)) return false;
+        ev.has_metrics = true;
+      } else if (key == "schema_version") {
+        if (auto err = v.get_int64().get(ev.schema_version)) {
+          return WrongType(err, key, "an integer", reason, detail);
+        }
+      } else if (key == "tags") {
+        if (!ParseTags(v, reason, detail)) return false;
+      }
+    }
+    const char* trailing = nullptr;
+    if (!doc.current_location().get(trailing)) return fail(RejectReason::kMalformedJson, "trailing content after the object");
+    return true;
+  }
+
+  static bool WrongType(simdjson::error_code err, std::string_view key, const char* want, RejectReason* reason,
+                        std::string* detail) {
+    if (err == simdjson::INCORRECT_TYPE) {
+      *reason = RejectReason::kWrongType;
+      *detail = std::string(key) + " must be " + want;
+    } else {
+      *reason = RejectReason::kMalformedJson;
+      *detail = std::string(key) + ": " + simdjson::error_message(err);
+    }
+    return false;
+  }
+
+  bool ParseTs(od::value v, RejectReason* reason, std::string* detail) {
+    od::json_type type;
+    if (v.type().get(type)) return WrongType(simdjson::TAPE_ERROR, "ts", "", reason, detail);
+    if (type == od::json_type::number) {
+      int64_t ms = 0;
+      if (v.get_int64().get(ms)) {
+        double d = 0;
+        if (v.get_double().get(d) || !std::isfinite(d) || std::fabs(d) > 9e15) {
+          *reason = RejectReason::kTimestampOutOfRange;
+          *detail = "ts is not a representable epoch-millisecond number";
+          return false;
+        }
+        ms = static_cast<int64_t>(std::floor(d));
+      }
+      pending_.ts_ms = ms;
+      return true;
+    }
+    if (type == od::json_type::string) {
+      std::string_view s;
+      if (v.get_string().get(s)) return WrongType(simdjson::STRING_ERROR, "ts", "", reason, detail);
+      Result<int64_t> ms = ParseRfc3339Ms(s);
+      if (!ms.ok()) {
+        *reason = RejectReason::kBadTimestamp;
+        *detail = ms.status().message();
+        return false;
+      }
+      pending_.ts_ms = *ms;
+      return true;
+    }
+    *reason = RejectReason::kWrongType;
+    *detail = "ts must be an RFC 3339 string or epoch milliseconds";
+    return false;
+  }
+
+  bool ParseMetrics(od::value v, RejectReason* reason, std::string* detail) {
+    od::object m;
+    if (auto err = v.get_object().get(m)) return WrongType(err, "metrics", "an object", reason, detail);
+    auto& out = pending_.metrics;
+    for (auto field_result : m) {
+      od::field field;
+      std::string_view name;
+      if (std::move(field_result).get(field) || field.unescaped_key().get(name)) {
+        return WrongType(simdjson::TAPE_ERROR, "metrics", "", reason, detail);
+      }
+      if (static_cast<int32_t>(out.size()) >= options_.max_metrics) {
+        *reason = RejectReason::kTooManyMetrics;
+        *detail = "more than max_metrics " + std::to_string(options_.max_metrics) + " metrics";
+        return false;
+      }
+      od::value mv = field.value();
+      double x = 0;
+      if (auto err = mv.get_double().get(x)) {
+        std::string_view raw = mv.raw_json_token();
+        const bool non_finite = err == simdjson::NUMBER_ERROR || raw.starts_with("NaN") ||
+                                raw.starts_with("Infinity") || raw.starts_with("-Infinity") ||
+                                raw.starts_with("nan") || raw.starts_with("inf");
+        if (non_finite) {
+          *reason = RejectReason::kNonFinite;
+          *detail = "metrics." + std::string(name) + " is not a finite number";
+          return false;
+        }
+        return WrongType(err, "metrics." + std::string(name), "a number", reason, detail);
+      }
+      if (!std::isfinite(x)) {
+        *reason = RejectReason::kNonFinite;
+        *detail = "metrics." + std::string(name) + " is not a finite number";
+        return false;
+      }
+      out.emplace_back(name, x);
+    }
+    return true;
+  }
+
+  bool ParseTags(od::value v, RejectReason* reason, std::string* detail) {
+    od::object tags;
+    if (auto err = v.get_object().get(tags)) return WrongType(err, "tags", "an object", reason, detail);
+    for (auto field_result : tags) {
+      od::field field;
+      std::string_view key;
+      if (std::move(field_result).get(field) || field.unescaped_key().get(key)) {
+        return WrongType(simdjson::TAPE_ERROR, "tags", "", reason, detail);
+      }
+      if (key == "device_class") {
+        std::string_view s;
+        if (auto err = field.value().get_string().get(s)) {
+          return WrongType(err, "tags.device_class", "a string", reason, detail);
+        }
+        pending_.device_class = s;
+      }
+    }
+    return true;
+  }
+
+  bool Validate(RejectReason* reason, std::string* detail) const {
+    const Pending& ev = pending_;
+    auto fail = [&](RejectReason r, std::string d) {
+      *reason = r;
+      *detail = std::move(d);
+      return false;
+    };
+    if (!ev.has_event_id) return fail(RejectReason::kMissingField, "event_id is missing");
+    if (!ev.has_device_id) return fail(RejectReason::kMissingField, "device_id is missing");
+    if (!ev.has_ts) return fail(RejectReason::kMissingField, "ts is missing");
+    if (!ev.has_metrics) return fail(RejectReason::kMissingField, "metrics is missing");
+    const auto& versions = options_.schema_versions;
+    if (std::find(versions.begin(), versions.end(), ev.schema_version) == versions.end()) {
+      return fail(RejectReason::kUnknownSchemaVersion,
+                  "schema_version " + std::to_string(ev.schema_version) + " is not accepted");
+    }
+    for (auto [name, s] : {std::pair{"event_id", ev.event_id}, std::pair{"device_id", ev.device_id}}) {
+      if (s.empty()) return fail(RejectReason::kInvalidId, std::string(name) + " is empty");
+      if (static_cast<int32_t>(s.size()) > options_.max_id_bytes) {
+        return fail(RejectReason::kInvalidId, std::string(name) + " is longer than max_id_bytes " +
+                                                  std::to_string(options_.max_id_bytes));
+      }
+    }
+    if (ev.ts_ms < options_.min_ts_ms || ev.ts_ms > options_.max_ts_ms) {
+      return fail(RejectReason::kTimestampOutOfRange,
+                  "ts " + std::to_string(ev.ts_ms) + " ms is outside [" + std::to_string(options_.min_ts_ms) +
+                      ", " + std::to_string(options_.max_ts_ms) + "]");
+    }
+    if (ev.metrics.empty()) return fail(RejectReason::kEmptyMetrics, "metrics is empty");
+    return true;
+  }
+
+  od::parser parser_;
+  std::string scratch_;
+  EventBatchBuilder builder_;
+  Pending pending_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Decoder>> Decoder::Make(const DecoderOptions& options) {
+  VIGIL_RETURN_NOT_OK(options.Validate());
+#if defined(VIGIL_DECODER_NEEDS_AVX2) && (defined(__x86_64__) || defined(__i386__))
+  if (!internal::CpuHasAvx2()) {
+    return Status::Unsupported(
+        "the JSON decoder was built for x86-64-v3 (AVX2) but this CPU lacks it; "
+        "rebuild with -DVIGIL_SIMD_ARCH=");
+  }
+#endif
+  return std::unique_ptr<Decoder>(std::make_unique<DecoderImpl>(options));
+}
+
+}  // namespace vigil

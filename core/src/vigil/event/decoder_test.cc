@@ -1,0 +1,221 @@
+#include "vigil/event/decoder.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "vigil/testing/generators.h"
+#include "vigil/testing/gtest_util.h"
+
+namespace vigil {
+namespace {
+
+constexpr const char* kGood =
+    R"({"schema_version": 1, "event_id": "e-1", "device_id": "dev-1", "ts": "2026-11-23T10:00:00.000Z",)"
+    R"( "metrics": {"temperature": 21.5, "vibration": 0.02}, "tags": {"device_class": "pump", "site": "p1"}})";
+
+struct Decoded {
+  EventBatch batch;
+  std::vector<Reject> rejects;
+};
+
+Decoded DecodeAll(const std::vector<std::string>& docs, DecoderOptions opts = DecoderOptions::Defaults()) {
+  std::string data;
+  std::vector<int32_t> offsets{0};
+  for (const auto& d : docs) {
+    data += d;
+    offsets.push_back(static_cast<int32_t>(data.size()));
+  }
+  auto decoder = Decoder::Make(opts);
+  EXPECT_OK(decoder);
+  Decoded out;
+  EXPECT_OK((*decoder)->Decode(reinterpret_cast<const uint8_t*>(data.data()), offsets.data(),
+                               static_cast<int64_t>(docs.size()), &out.batch, &out.rejects));
+  return out;
+}
+
+RejectReason OnlyReject(const std::string& doc, DecoderOptions opts = DecoderOptions::Defaults()) {
+  Decoded d = DecodeAll({doc}, opts);
+  EXPECT_EQ(d.batch.size(), 0) << doc;
+  EXPECT_EQ(d.rejects.size(), 1u) << doc;
+  if (d.rejects.empty()) return RejectReason::kNullInput;
+  EXPECT_EQ(d.rejects[0].index, 0u);
+  EXPECT_FALSE(d.rejects[0].detail.empty());
+  return d.rejects[0].reason;
+}
+
+TEST(DecoderTest, DecodesAGoodEvent) {
+  Decoded d = DecodeAll({kGood});
+  ASSERT_EQ(d.rejects.size(), 0u);
+  ASSERT_EQ(d.batch.size(), 1);
+  EXPECT_EQ(d.batch.event_id(0), "e-1");
+  EXPECT_EQ(d.batch.device_id(0), "dev-1");
+  EXPECT_EQ(d.batch.device_class(0), "pump");
+  EXPECT_EQ(d.batch.ts_ms(0), 1795428000000LL);
+  EXPECT_EQ(d.batch.schema_version(0), 1);
+  ASSERT_EQ(d.batch.metric_ids(0).size(), 2u);
+  EXPECT_EQ(d.batch.metric_name(d.batch.metric_ids(0)[0]), "temperature");
+  EXPECT_DOUBLE_EQ(d.batch.metric_values(0)[0], 21.5);
+  EXPECT_DOUBLE_EQ(d.batch.metric_values(0)[1], 0.02);
+}
+
+TEST(DecoderTest, BothTimestampForms) {
+  Decoded d = DecodeAll({
+      R"({"event_id":"a","device_id":"d","ts":1795428000123,"metrics":{"x":1}})",
+      R"({"event_id":"b","device_id":"d","ts":"2026-11-23T12:00:00.123+02:00","metrics":{"x":1}})",
+      R"({"event_id":"c","device_id":"d","ts":"2026-11-23T10:00:00.1234567Z","metrics":{"x":1}})",
+      R"({"event_id":"e","device_id":"d","ts":1795428000123.9,"metrics":{"x":1}})",
+  });
+  ASSERT_EQ(d.rejects.size(), 0u) << d.rejects[0].detail;
+  EXPECT_EQ(d.batch.ts_ms(0), 1795428000123LL);
+  EXPECT_EQ(d.batch.ts_ms(1), 1795428000123LL);
+  EXPECT_EQ(d.batch.ts_ms(2), 1795428000123LL);
+  EXPECT_EQ(d.batch.ts_ms(3), 1795428000123LL);
+}
+
+TEST(DecoderTest, EveryRejectReason) {
+  const std::string base = R"("event_id":"e","device_id":"d","ts":1795428000000)";
+  EXPECT_EQ(OnlyReject("{not json"), RejectReason::kMalformedJson);
+  EXPECT_EQ(OnlyReject("[1,2]"), RejectReason::kMalformedJson);
+  EXPECT_EQ(OnlyReject("{" + base + R"(,"metrics":{"x":1}} {})"), RejectReason::kMalformedJson);
+  EXPECT_EQ(OnlyReject(R"({"device_id":"d","ts":1795428000000,"metrics":{"x":1}})"), RejectReason::kMissingField);
+  EXPECT_EQ(OnlyReject(R"({"event_id":"e","ts":1795428000000,"metrics":{"x":1}})"), RejectReason::kMissingField);
+  EXPECT_EQ(OnlyReject(R"({"event_id":"e","device_id":"d","metrics":{"x":1}})"), RejectReason::kMissingField);
+  EXPECT_EQ(OnlyReject("{" + base + "}"), RejectReason::kMissingField);
+  EXPECT_EQ(OnlyReject(R"({"event_id":7,"device_id":"d","ts":1795428000000,"metrics":{"x":1}})"),
+            RejectReason::kWrongType);
+  EXPECT_EQ(OnlyReject("{" + base + R"(,"metrics":{"x":"hot"}})"), RejectReason::kWrongType);
+  EXPECT_EQ(OnlyReject("{" + base + R"(,"metrics":[1]})"), RejectReason::kWrongType);
+  EXPECT_EQ(OnlyReject("{" + base + R"(,"metrics":{"x":1},"tags":{"device_class":3}})"), RejectReason::kWrongType);
+  EXPECT_EQ(OnlyReject(R"({"event_id":"e","device_id":"d","ts":true,"metrics":{"x":1}})"), RejectReason::kWrongType);
+  EXPECT_EQ(OnlyReject("{" + base + R"(,"metrics":{"x":NaN}})"), RejectReason::kNonFinite);
+  EXPECT_EQ(OnlyReject("{" + base + R"(,"metrics":{"x":Infinity}})"), RejectReason::kNonFinite);
+  EXPECT_EQ(OnlyReject("{" + base + R"(,"metrics":{"x":1e999}})"), RejectReason::kNonFinite);
+  EXPECT_EQ(OnlyReject(R"({"event_id":"e","device_id":"d","ts":5,"metrics":{"x":1}})"),
+            RejectReason::kTimestampOutOfRange);
+  EXPECT_EQ(OnlyReject(R"({"event_id":"e","device_id":"d","ts":"2150-01-01T00:00:00Z","metrics":{"x":1}})"),
+            RejectReason::kTimestampOutOfRange);
+  EXPECT_EQ(OnlyReject(R"({"event_id":"e","device_id":"d","ts":"yesterday","metrics":{"x":1}})"),
+            RejectReason::kBadTimestamp);
+  EXPECT_EQ(OnlyReject(R"({"event_id":"e","device_id":"d","ts":"2026-02-30T00:00:00Z","metrics":{"x":1}})"),
+            RejectReason::kBadTimestamp);
+  DecoderOptions small;
+  small.max_payload_bytes = 20;
+  EXPECT_EQ(OnlyReject(kGood, small), RejectReason::kPayloadTooLarge);
+  DecoderOptions few;
+  few.max_metrics = 1;
+  EXPECT_EQ(OnlyReject(kGood, few), RejectReason::kTooManyMetrics);
+  EXPECT_EQ(OnlyReject("{\"schema_version\":2," + base + R"(,"metrics":{"x":1}})"),
+            RejectReason::kUnknownSchemaVersion);
+  EXPECT_EQ(OnlyReject("{" + base + R"(,"metrics":{}})"), RejectReason::kEmptyMetrics);
+  EXPECT_EQ(OnlyReject(R"({"event_id":"","device_id":"d","ts":1795428000000,"metrics":{"x":1}})"),
+            RejectReason::kInvalidId);
+  EXPECT_EQ(OnlyReject("{" + base + R"(,"metrics":{"x":1,"x":2}})"), RejectReason::kDuplicateMetric);
+}
+
+TEST(DecoderTest, RejectNamesAreStableSnakeCase) {
+  EXPECT_EQ(RejectReasonName(RejectReason::kMalformedJson), "malformed_json");
+  EXPECT_EQ(RejectReasonName(RejectReason::kTimestampOutOfRange), "timestamp_out_of_range");
+  EXPECT_EQ(RejectReasonName(RejectReason::kUnknownSchemaVersion), "unknown_schema_version");
+  EXPECT_EQ(RejectReasonName(RejectReason::kNullInput), "null_input");
+}
+
+TEST(DecoderTest, EveryIndexIsAccountedFor) {
+  std::vector<std::string> docs;
+  for (int i = 0; i < 500; ++i) {
+    if (i % 7 == 0) {
+      docs.push_back("{garbage " + std::to_string(i));
+    } else {
+      docs.push_back(R"({"event_id":"e)" + std::to_string(i) +
+                     R"(","device_id":"d","ts":1795428000000,"metrics":{"x":)" + std::to_string(i) + "}}");
+    }
+  }
+  Decoded d = DecodeAll(docs);
+  std::vector<int> seen(docs.size(), 0);
+  for (int64_t i = 0; i < d.batch.size(); ++i) {
+    ++seen[d.batch.source_index(i)];
+    EXPECT_DOUBLE_EQ(d.batch.metric_values(i)[0], d.batch.source_index(i));
+  }
+  for (const auto& r : d.rejects) ++seen[r.index];
+  for (size_t i = 0; i < docs.size(); ++i) EXPECT_EQ(seen[i], 1) << i;
+  EXPECT_EQ(d.rejects.size(), 72u);
+}
+
+TEST(DecoderTest, NullsAndInt64Offsets) {
+  std::string data = std::string(kGood) + kGood;
+  std::vector<int64_t> offsets{0, static_cast<int64_t>(data.size() / 2), static_cast<int64_t>(data.size() / 2),
+                               static_cast<int64_t>(data.size())};
+  const uint8_t validity = 0b101;
+  ASSERT_OK_AND_ASSIGN(auto decoder, Decoder::Make(DecoderOptions::Defaults()));
+  EventBatch batch;
+  std::vector<Reject> rejects;
+  ASSERT_OK(decoder->Decode(reinterpret_cast<const uint8_t*>(data.data()), offsets.data(), 3, &batch, &rejects,
+                            &validity));
+  EXPECT_EQ(batch.size(), 2);
+  ASSERT_EQ(rejects.size(), 1u);
+  EXPECT_EQ(rejects[0].index, 1u);
+  EXPECT_EQ(rejects[0].reason, RejectReason::kNullInput);
+}
+
+TEST(DecoderTest, BadOffsetsAreACallError) {
+  ASSERT_OK_AND_ASSIGN(auto decoder, Decoder::Make(DecoderOptions::Defaults()));
+  std::vector<int32_t> offsets{0, 10, 5};
+  std::string data(16, ' ');
+  EventBatch batch;
+  std::vector<Reject> rejects;
+  ASSERT_RAISES(Invalid, decoder->Decode(reinterpret_cast<const uint8_t*>(data.data()), offsets.data(), 2, &batch,
+                                         &rejects));
+}
+
+TEST(DecoderTest, DecodesLines) {
+  std::string text = std::string(kGood) + "\n\n  \n{oops}\n" + kGood;
+  ASSERT_OK_AND_ASSIGN(auto decoder, Decoder::Make(DecoderOptions::Defaults()));
+  EventBatch batch;
+  std::vector<Reject> rejects;
+  ASSERT_OK(decoder->DecodeLines(text, &batch, &rejects));
+  ASSERT_EQ(batch.size(), 2);
+  EXPECT_EQ(batch.source_index(0), 0u);
+  EXPECT_EQ(batch.source_index(1), 4u);
+  ASSERT_EQ(rejects.size(), 1u);
+  EXPECT_EQ(rejects[0].index, 3u);
+}
+
+TEST(DecoderTest, GeneratedEventsAllDecodeAndDecoderIsReusable) {
+  ASSERT_OK_AND_ASSIGN(auto decoder, Decoder::Make(DecoderOptions::Defaults()));
+  for (bool rfc : {true, false}) {
+    auto ev = testing::MakeJsonEvents(1000, 3, 10, rfc);
+    EventBatch batch;
+    std::vector<Reject> rejects;
+    ASSERT_OK(decoder->Decode(reinterpret_cast<const uint8_t*>(ev.data.data()), ev.offsets.data(), ev.size(),
+                              &batch, &rejects));
+    EXPECT_EQ(rejects.size(), 0u);
+    ASSERT_EQ(batch.size(), 1000);
+    EXPECT_EQ(batch.metric_names().size(), 3u);
+    EXPECT_EQ(batch.ts_ms(999), 1795428000000LL + 99 * 1000);
+  }
+}
+
+TEST(DecoderTest, OptionsAreValidated) {
+  DecoderOptions o;
+  o.schema_versions.clear();
+  ASSERT_RAISES(Invalid, Decoder::Make(o));
+  o = DecoderOptions();
+  o.min_ts_ms = o.max_ts_ms;
+  ASSERT_RAISES(Invalid, Decoder::Make(o));
+}
+
+TEST(TimestampTest, RoundTripAndErrors) {
+  ASSERT_OK_AND_ASSIGN(int64_t ms, ParseRfc3339Ms("1970-01-01T00:00:00Z"));
+  EXPECT_EQ(ms, 0);
+  ASSERT_OK_AND_ASSIGN(ms, ParseRfc3339Ms("2024-02-29T23:59:59.999Z"));
+  EXPECT_EQ(FormatRfc3339Ms(ms), "2024-02-29T23:59:59.999Z");
+  EXPECT_EQ(FormatRfc3339Ms(-1), "1969-12-31T23:59:59.999Z");
+  ASSERT_RAISES(Invalid, ParseRfc3339Ms("2023-02-29T00:00:00Z"));
+  ASSERT_RAISES(Invalid, ParseRfc3339Ms("2023-01-01T00:00:00"));
+  ASSERT_RAISES(Invalid, ParseRfc3339Ms("2023-01-01T25:00:00Z"));
+  ASSERT_RAISES(Invalid, ParseRfc3339Ms("2023-01-01T00:00:00Zx"));
+}
+
+}  // namespace
+}  // namespace vigil
