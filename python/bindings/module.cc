@@ -1,0 +1,315 @@
+// vigil._core: the Python binding of the C++ core. Marshalling only.
+//
+// Batch in, batch out. Raw Kafka values arrive as the buffers of an Arrow binary
+// column (uint8 data + int32 offsets, zero-copy numpy views); results leave as
+// numpy arrays that own C++ vectors (no copy) or, for the few anomaly strings,
+// Python lists. State crosses as bytes. Every non-OK Status becomes the Python
+// exception that vigil.errors maps its code to; nothing else throws.
+//
+//   router = _core.Router(num_buckets=16)
+//   bucket, ts_ms, reason = router.route(data, offsets)
+//   engine = _core.Engine()            # or _core.Engine(yaml_text)
+//   out = engine.process(data, offsets) # scores then learns; out["state"] is separate
+#include <nanobind/nanobind.h>
+#include <nanobind/ndarray.h>
+#include <nanobind/stl/optional.h>
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/string_view.h>
+#include <nanobind/stl/vector.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "vigil/engine/engine.h"
+#include "vigil/event/decoder.h"
+#include "vigil/event/event_batch.h"
+#include "vigil/status.h"
+
+namespace nb = nanobind;
+
+namespace vigil::py {
+namespace {
+
+using Bytes = nb::ndarray<const uint8_t, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
+using Offsets32 = nb::ndarray<const int32_t, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
+
+// A non-OK Status on its way to Python; translated once, in RaiseStatus.
+struct StatusError {
+  Status status;
+};
+
+void Check(const Status& st) {
+  if (!st.ok()) throw StatusError{st};
+}
+
+template <typename T>
+T Unwrap(Result<T> r) {
+  Check(r.status());
+  return std::move(r).MoveValueUnsafe();
+}
+
+// Hand a vector to numpy without copying: the capsule owns it.
+template <typename T>
+nb::ndarray<nb::numpy, T, nb::ndim<1>> ToNumpy(std::vector<T>&& v) {
+  auto owned = std::make_unique<std::vector<T>>(std::move(v));
+  size_t n = owned->size();
+  T* data = owned->data();
+  nb::capsule owner(owned.get(), [](void* p) noexcept { delete static_cast<std::vector<T>*>(p); });
+  owned.release();
+  return nb::ndarray<nb::numpy, T, nb::ndim<1>>(data, {n}, owner);
+}
+
+// The buffers of an Arrow binary array: data, n + 1 offsets, optional validity bitmap.
+struct BinaryColumn {
+  const uint8_t* data;
+  const int32_t* offsets;
+  int64_t n;
+  const uint8_t* validity;
+};
+
+BinaryColumn ViewColumn(const Bytes& data, const Offsets32& offsets, const std::optional<Bytes>& validity) {
+  if (offsets.shape(0) < 1) throw StatusError{Status::Invalid("offsets: need n + 1 >= 1 entries")};
+  int64_t n = static_cast<int64_t>(offsets.shape(0)) - 1;
+  const int32_t* off = offsets.data();
+  if (off[n] < off[0] || static_cast<size_t>(off[n]) > data.shape(0)) {
+    throw StatusError{Status::Invalid("offsets: last offset " + std::to_string(off[n]) +
+                                      " outside the data buffer of " + std::to_string(data.shape(0)) +
+                                      " bytes")};
+  }
+  if (validity && static_cast<int64_t>(validity->shape(0)) * 8 < n) {
+    throw StatusError{Status::Invalid("validity: bitmap shorter than n bits")};
+  }
+  static const uint8_t kEmpty = 0;
+  return {data.shape(0) ? data.data() : &kEmpty, off, n, validity ? validity->data() : nullptr};
+}
+
+// FNV-1a 64 over `s`, continuing from `h`.
+uint64_t Fnv1a(std::string_view s, uint64_t h = 14695981039346656037ULL) {
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+uint64_t Mix64(uint64_t x) {  // splitmix64 finalizer
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+// 128-bit deterministic id of (device, metric, event, detector version), as 32 hex digits.
+std::string AnomalyId(std::string_view device, std::string_view metric, std::string_view event_id,
+                      std::string_view version) {
+  uint64_t a = 14695981039346656037ULL;
+  uint64_t b = 0x84222325cbf29ce4ULL;
+  for (std::string_view part : {device, metric, event_id, version}) {
+    a = Fnv1a(part, a) ^ 0x1f;
+    a *= 1099511628211ULL;
+    b = Mix64(Fnv1a(part, b) + part.size());
+  }
+  static const char kHex[] = "0123456789abcdef";
+  std::string out(32, '0');
+  uint64_t words[2] = {Mix64(a), Mix64(b ^ a)};
+  for (int w = 0; w < 2; ++w) {
+    for (int i = 0; i < 16; ++i) out[w * 16 + i] = kHex[(words[w] >> (60 - 4 * i)) & 0xF];
+  }
+  return out;
+}
+
+// Routes raw events to hash buckets by device_id; rejects get bucket -1.
+class Router {
+ public:
+  explicit Router(int32_t num_buckets, const DecoderOptions& options) : num_buckets_(num_buckets) {
+    if (num_buckets < 1) throw StatusError{Status::Invalid("num_buckets must be >= 1")};
+    decoder_ = Unwrap(Decoder::Make(options));
+  }
+
+  nb::tuple Route(const Bytes& data, const Offsets32& offsets, const std::optional<Bytes>& validity) {
+    BinaryColumn col = ViewColumn(data, offsets, validity);
+    std::vector<int32_t> bucket(col.n, -1);
+    std::vector<int64_t> ts(col.n, 0);
+    std::vector<int16_t> reason(col.n, -1);
+    {
+      nb::gil_scoped_release release;
+      Check(decoder_->Decode(col.data, col.offsets, col.n, &batch_, &rejects_, col.validity));
+      for (int64_t i = 0; i < batch_.size(); ++i) {
+        uint32_t src = batch_.source_index(i);
+        bucket[src] = static_cast<int32_t>(Mix64(Fnv1a(batch_.device_id(i))) % num_buckets_);
+        ts[src] = batch_.ts_ms(i);
+      }
+      for (const Reject& r : rejects_) reason[r.index] = static_cast<int16_t>(r.reason);
+    }
+    return nb::make_tuple(ToNumpy(std::move(bucket)), ToNumpy(std::move(ts)), ToNumpy(std::move(reason)));
+  }
+
+ private:
+  int32_t num_buckets_;
+  std::unique_ptr<Decoder> decoder_;
+  EventBatch batch_;
+  std::vector<Reject> rejects_;
+};
+
+// One bucket's engine: load state, decode + score + learn a batch, save state.
+class PyEngine {
+ public:
+  PyEngine(const std::string& yaml_text, const DecoderOptions& decoder_options) {
+    EngineOptions opts = yaml_text.empty() ? EngineOptions::Defaults() : Unwrap(EngineOptions::FromYaml(yaml_text));
+    engine_ = Unwrap(Engine::Make(opts));
+    decoder_ = Unwrap(Decoder::Make(decoder_options));
+  }
+
+  // Decode the values (already in event-time order), score and learn them. Returns the
+  // anomalies (with their input index), the rejects, and counts; state stays in the engine.
+  nb::dict Process(const Bytes& data, const Offsets32& offsets, const std::optional<Bytes>& validity) {
+    BinaryColumn col = ViewColumn(data, offsets, validity);
+    std::vector<uint32_t> a_index;
+    std::vector<double> a_score, a_value, a_lo, a_hi;
+    std::vector<int16_t> a_severity;
+    std::vector<int64_t> a_ts;
+    std::vector<std::string> a_id, a_event, a_device, a_metric, a_detectors, a_explanation;
+    std::vector<uint32_t> r_index;
+    std::vector<int16_t> r_reason;
+    std::vector<std::string> r_detail;
+    {
+      nb::gil_scoped_release release;
+      Check(decoder_->Decode(col.data, col.offsets, col.n, &batch_, &rejects_, col.validity));
+      Check(engine_->Process(batch_, &verdicts_));
+      const std::string& version = engine_->detector_version();
+      for (int64_t i = 0; i < verdicts_.size(); ++i) {
+        if (!verdicts_.is_anomaly[i]) continue;
+        uint32_t src = verdicts_.index[i];
+        a_index.push_back(src);
+        a_score.push_back(verdicts_.score[i]);
+        a_severity.push_back(verdicts_.severity[i]);
+        a_value.push_back(verdicts_.observed[i]);
+        a_lo.push_back(verdicts_.expected_lo[i]);
+        a_hi.push_back(verdicts_.expected_hi[i]);
+        a_ts.push_back(batch_.ts_ms(i));
+        a_event.emplace_back(batch_.event_id(i));
+        a_device.emplace_back(batch_.device_id(i));
+        a_metric.push_back(verdicts_.top_metric[i]);
+        a_detectors.push_back(DetectorMaskNames(verdicts_.detector_mask[i], engine_->detector_names()));
+        a_explanation.push_back(verdicts_.explanation_json[i]);
+        a_id.push_back(AnomalyId(batch_.device_id(i), verdicts_.top_metric[i], batch_.event_id(i), version));
+      }
+      for (Reject& r : rejects_) {
+        r_index.push_back(r.index);
+        r_reason.push_back(static_cast<int16_t>(r.reason));
+        r_detail.push_back(std::move(r.detail));
+      }
+    }
+    nb::dict out;
+    out["n_valid"] = batch_.size();
+    out["index"] = ToNumpy(std::move(a_index));
+    out["score"] = ToNumpy(std::move(a_score));
+    out["severity"] = ToNumpy(std::move(a_severity));
+    out["value"] = ToNumpy(std::move(a_value));
+    out["expected_low"] = ToNumpy(std::move(a_lo));
+    out["expected_high"] = ToNumpy(std::move(a_hi));
+    out["event_time_ms"] = ToNumpy(std::move(a_ts));
+    out["anomaly_id"] = std::move(a_id);
+    out["event_id"] = std::move(a_event);
+    out["device_id"] = std::move(a_device);
+    out["metric"] = std::move(a_metric);
+    out["detectors"] = std::move(a_detectors);
+    out["explanation"] = std::move(a_explanation);
+    out["reject_index"] = ToNumpy(std::move(r_index));
+    out["reject_reason"] = ToNumpy(std::move(r_reason));
+    out["reject_detail"] = std::move(r_detail);
+    return out;
+  }
+
+  nb::bytes SaveAll() const {
+    std::string blob = engine_->SaveAll();
+    return nb::bytes(blob.data(), blob.size());
+  }
+  void LoadAll(nb::bytes blob) {
+    std::string_view view(static_cast<const char*>(blob.data()), blob.size());
+    nb::gil_scoped_release release;
+    Check(engine_->LoadAll(view));
+  }
+  void Clear() { engine_->Clear(); }
+  int64_t num_devices() const { return engine_->num_devices(); }
+  int64_t memory_bytes() const { return engine_->memory_bytes(); }
+  const std::string& detector_version() const { return engine_->detector_version(); }
+  std::vector<std::string> detector_names() const { return engine_->detector_names(); }
+
+ private:
+  std::unique_ptr<Engine> engine_;
+  std::unique_ptr<Decoder> decoder_;
+  EventBatch batch_;
+  std::vector<Reject> rejects_;
+  VerdictBatch verdicts_;
+};
+
+void RaiseStatus(const StatusError& e) {
+  nb::object errors = nb::module_::import_("vigil.errors");
+  nb::object exc = errors.attr("from_status")(static_cast<int>(e.status.code()), e.status.message());
+  PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(exc.ptr())), exc.ptr());
+}
+
+std::vector<std::string> RejectReasonNames() {
+  std::vector<std::string> names;
+  for (int r = 0; r <= static_cast<int>(RejectReason::kNullInput); ++r) {
+    names.emplace_back(RejectReasonName(static_cast<RejectReason>(r)));
+  }
+  return names;
+}
+
+}  // namespace
+}  // namespace vigil::py
+
+NB_MODULE(_core, m) {
+  using namespace nb::literals;  // NOLINT: the binding's argument names
+  using vigil::py::PyEngine;
+  using vigil::py::Router;
+  m.doc() = "Vigil's C++ core: event decoding, bucket routing and the detection engine.";
+
+  nb::register_exception_translator([](const std::exception_ptr& p, void*) {
+    try {
+      std::rethrow_exception(p);
+    } catch (const vigil::py::StatusError& e) {
+      vigil::py::RaiseStatus(e);
+    }
+  });
+
+  m.def("reject_reason_names", &vigil::py::RejectReasonNames,
+        "Return the stable reject reason names; index = reason code.");
+  m.def("anomaly_id", [](std::string_view device, std::string_view metric, std::string_view event_id,
+                         std::string_view version) { return vigil::py::AnomalyId(device, metric, event_id, version); },
+        "device_id"_a, "metric"_a, "event_id"_a, "detector_version"_a,
+        "Return the 32-hex-digit anomaly id the engine assigns to (device, metric, event, version).");
+
+  nb::class_<Router>(m, "Router", "Assigns each raw event to a hash bucket of its device_id.")
+      .def("__init__", [](Router* self, int32_t num_buckets, int64_t max_payload_bytes) {
+             vigil::DecoderOptions opts = vigil::DecoderOptions::Defaults();
+             opts.max_payload_bytes = max_payload_bytes;
+             vigil::py::Check(opts.Validate());
+             new (self) Router(num_buckets, opts);
+           }, "num_buckets"_a, "max_payload_bytes"_a = vigil::DecoderOptions::Defaults().max_payload_bytes)
+      .def("route", &Router::Route, "data"_a, "offsets"_a, "validity"_a = nb::none(),
+           "Return (bucket int32, ts_ms int64, reason int16) per value; bucket -1 and reason >= 0 for rejects.");
+
+  nb::class_<PyEngine>(m, "Engine", "Per-device detector state and scoring for one bucket.")
+      .def("__init__", [](PyEngine* self, const std::string& yaml_text, int64_t max_payload_bytes) {
+             vigil::DecoderOptions opts = vigil::DecoderOptions::Defaults();
+             opts.max_payload_bytes = max_payload_bytes;
+             vigil::py::Check(opts.Validate());
+             new (self) PyEngine(yaml_text, opts);
+           }, "config_yaml"_a = "", "max_payload_bytes"_a = vigil::DecoderOptions::Defaults().max_payload_bytes)
+      .def("process", &PyEngine::Process, "data"_a, "offsets"_a, "validity"_a = nb::none(),
+           "Decode, score and learn values in order; return anomalies, rejects and counts.")
+      .def("save_all", &PyEngine::SaveAll, "Return every device's state as one blob.")
+      .def("load_all", &PyEngine::LoadAll, "blob"_a, "Add the devices of a save_all() blob.")
+      .def("clear", &PyEngine::Clear, "Forget every device.")
+      .def_prop_ro("num_devices", &PyEngine::num_devices)
+      .def_prop_ro("memory_bytes", &PyEngine::memory_bytes)
+      .def_prop_ro("detector_version", &PyEngine::detector_version)
+      .def_prop_ro("detector_names", &PyEngine::detector_names);
+}

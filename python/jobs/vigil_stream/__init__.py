@@ -1,0 +1,1 @@
+"""The Vigil Spark Structured Streaming job (PySpark wiring only; detection is C++)."""

@@ -1,0 +1,128 @@
+"""The Vigil streaming job: Kafka -> C++ decode/detect -> exactly-once S3 + DynamoDB.
+
+    spark-submit --py-files vigil_stream.zip python/jobs/stream_job.py --config job.json
+
+main() reads the resolved config (config.JobConfig), builds the session, and
+wires readStream -> transform(df) -> writeStream.foreachBatch(BatchWriter).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from typing import Optional
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql.streaming import StreamingQuery
+
+from .config import ConfigError, JobConfig
+from .transform import OUTPUT_SCHEMA, ROUTED_SCHEMA, STATE_SCHEMA, detect_bucket, route_batches
+
+ROCKSDB_PROVIDER = "org.apache.spark.sql.execution.streaming.state.RocksDBStateStoreProvider"
+QUERY_NAME = "vigil"
+
+
+def session_conf(cfg: JobConfig) -> dict[str, str]:
+    """Spark settings the job needs; cfg.spark_conf may add or override any."""
+    conf = {
+        "spark.sql.session.timeZone": "UTC",
+        "spark.sql.streaming.stateStore.providerClass": ROCKSDB_PROVIDER,
+        "spark.sql.streaming.stateStore.rocksdb.changelogCheckpointing.enabled": "true",
+        # One shuffle partition per bucket: a bucket is a task. Fixed by the checkpoint.
+        "spark.sql.shuffle.partitions": str(cfg.num_buckets),
+        "spark.sql.execution.arrow.pyspark.enabled": "true",
+        "spark.sql.execution.arrow.maxRecordsPerBatch": "100000",
+        "spark.python.worker.reuse": "true",
+        "spark.ui.showConsoleProgress": "false",
+    }
+    conf.update({str(k): str(v) for k, v in cfg.spark_conf.items()})
+    return conf
+
+
+def build_session(cfg: JobConfig, master: Optional[str] = None) -> SparkSession:
+    builder = SparkSession.builder.appName("vigil-stream")
+    if master:
+        builder = builder.master(master)
+    for k, v in session_conf(cfg).items():
+        builder = builder.config(k, v)
+    return builder.getOrCreate()
+
+
+def read_kafka(spark: SparkSession, cfg: JobConfig) -> DataFrame:
+    reader = (spark.readStream.format("kafka")
+              .option("kafka.bootstrap.servers", cfg.kafka_bootstrap)
+              .option("subscribe", cfg.kafka_topic)
+              .option("startingOffsets", cfg.starting_offsets)
+              .option("maxOffsetsPerTrigger", str(cfg.max_offsets_per_trigger)))
+    for k, v in cfg.kafka_options.items():
+        reader = reader.option(k if k.startswith("kafka.") else f"kafka.{k}", str(v))
+    return reader.load()
+
+
+def read_detector_config(cfg: JobConfig) -> str:
+    """The detector YAML text ("" = the engine's built-in defaults), read once on the driver."""
+    if not cfg.detector_config:
+        return ""
+    try:
+        with open(cfg.detector_config, encoding="utf-8") as f:
+            return f.read()
+    except OSError as e:
+        raise ConfigError(f"job config: 'detector_config' {cfg.detector_config}: {e.strerror}") from e
+
+
+def transform(df: DataFrame, cfg: JobConfig, detector_yaml: str) -> DataFrame:
+    """Kafka rows -> anomalies, dead letters and per-bucket stats (transform.OUTPUT_SCHEMA)."""
+    routed = df.mapInArrow(route_batches(cfg.num_buckets), ROUTED_SCHEMA)
+    return (routed.withWatermark("event_time", f"{cfg.allowed_lateness_ms} milliseconds")
+            .groupBy("bucket")
+            .applyInPandasWithState(detect_bucket(detector_yaml), OUTPUT_SCHEMA, STATE_SCHEMA,
+                                    "append", "NoTimeout"))
+
+
+def start(spark: SparkSession, cfg: JobConfig) -> StreamingQuery:
+    from .writer import BatchWriter
+    detector_yaml = read_detector_config(cfg)
+    writer = BatchWriter(cfg, detector_yaml)
+    return (transform(read_kafka(spark, cfg), cfg, detector_yaml).writeStream
+            .queryName(QUERY_NAME)
+            .foreachBatch(writer)
+            .option("checkpointLocation", cfg.checkpoint_location)
+            .trigger(processingTime=f"{cfg.trigger_interval_ms} milliseconds")
+            .start())
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="vigil-stream", description=__doc__.splitlines()[0])
+    parser.add_argument("--config", required=True, help="resolved job config (JSON)")
+    parser.add_argument("--master", help="Spark master when not run by spark-submit")
+    parser.add_argument("--max-seconds", type=float, default=0,
+                        help="stop after this many seconds (0 = run until stopped)")
+    args = parser.parse_args(argv)
+    try:
+        cfg = JobConfig.load(args.config)
+    except ConfigError as e:
+        print(f"vigil-stream: {e}", file=sys.stderr)
+        return 2
+    from .progress import ProgressListener
+    spark = build_session(cfg, args.master)
+    spark.sparkContext.setLogLevel(os.environ.get("VIGIL_SPARK_LOG_LEVEL", "WARN"))
+    if cfg.progress_file:
+        spark.streams.addListener(ProgressListener(cfg.progress_file))
+    query = start(spark, cfg)
+    print(f"vigil-stream: query {query.id} started; checkpoint {cfg.checkpoint_location}", flush=True)
+    try:
+        if args.max_seconds > 0:
+            query.awaitTermination(args.max_seconds)
+            query.stop()
+        else:
+            query.awaitTermination()
+    except KeyboardInterrupt:
+        query.stop()
+    exc = query.exception()
+    if exc is not None:
+        print(f"vigil-stream: query failed: {exc}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,83 @@
+"""foreachBatch glue: collect the micro-batch as Arrow once, then sink.write_batch.
+
+The owner of a batch's claims is the streaming query id, which is stable across
+restarts from the same checkpoint and new for a new checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from typing import Optional
+
+from .claims import ClaimStore, ensure_table
+from .config import JobConfig
+from .progress import append
+from .sink import Fault, SinkContext, write_batch
+
+
+def aws_clients(cfg: JobConfig):
+    import boto3
+    from botocore.config import Config
+    bc = Config(retries={"mode": "standard", "max_attempts": 10},
+                s3={"addressing_style": "path"}, max_pool_connections=32)
+    s3 = boto3.client("s3", endpoint_url=cfg.s3_endpoint, region_name=cfg.region, config=bc)
+    ddb = boto3.client("dynamodb", endpoint_url=cfg.ddb_endpoint, region_name=cfg.region, config=bc)
+    return s3, ddb
+
+
+def ensure_bucket(s3, bucket: str) -> None:
+    try:
+        s3.head_bucket(Bucket=bucket)
+    except s3.exceptions.ClientError:
+        s3.create_bucket(Bucket=bucket)
+
+
+def query_id_of(df, cfg: JobConfig) -> str:
+    """The id of the running query (Spark sets it as a local property of the batch thread)."""
+    qid = df.sparkSession.sparkContext.getLocalProperty("sql.streaming.queryId")
+    if qid:
+        return qid
+    meta = os.path.join(cfg.checkpoint_location.removeprefix("file:"), "metadata")
+    with open(meta, encoding="utf-8") as f:
+        return json.loads(f.readline())["id"]
+
+
+class BatchWriter:
+    """The foreachBatch function; holds the AWS clients across batches."""
+
+    def __init__(self, cfg: JobConfig, detector_yaml: str):
+        self._cfg = cfg
+        self._detector_yaml = detector_yaml
+        self._ctx: Optional[SinkContext] = None
+        self._fault = Fault.parse(os.environ.get("VIGIL_FAULT"))
+
+    def _context(self, df) -> SinkContext:
+        if self._ctx is None:
+            from .transform import engine_for
+            s3, ddb = aws_clients(self._cfg)
+            ensure_bucket(s3, self._cfg.s3_bucket)
+            ensure_table(ddb, self._cfg.ddb_table)
+            dlq = None
+            if self._cfg.dlq_topic:
+                from confluent_kafka import Producer
+                dlq = Producer({"bootstrap.servers": self._cfg.kafka_bootstrap, "enable.idempotence": True})
+            self._ctx = SinkContext(
+                cfg=self._cfg, s3=s3, claims=ClaimStore(ddb, self._cfg.ddb_table, self._cfg.claim_ttl_days),
+                owner=query_id_of(df, self._cfg),
+                detector_version=engine_for(self._detector_yaml).detector_version,
+                fault=self._fault, dlq=dlq)
+        return self._ctx
+
+    def __call__(self, df, batch_id: int) -> None:
+        t0 = time.monotonic()
+        ctx = self._context(df)
+        table = df.toArrow()
+        collect_ms = (time.monotonic() - t0) * 1000
+        progress = write_batch(ctx, table, batch_id)
+        progress.update({"kind": "sink", "collect_ms": round(collect_ms, 3),
+                         "batch_ms": round((time.monotonic() - t0) * 1000, 3),
+                         "time_ms": int(time.time() * 1000)})
+        if self._cfg.progress_file:
+            append(self._cfg.progress_file, progress)

@@ -1,0 +1,57 @@
+"""Type stubs of the compiled binding vigil._core."""
+
+from typing import Optional, TypedDict
+
+import numpy as np
+import numpy.typing as npt
+
+def reject_reason_names() -> list[str]: ...
+def anomaly_id(device_id: str, metric: str, event_id: str, detector_version: str) -> str: ...
+
+class Router:
+    def __init__(self, num_buckets: int, max_payload_bytes: int = 65536) -> None: ...
+    def route(
+        self,
+        data: npt.NDArray[np.uint8],
+        offsets: npt.NDArray[np.int32],
+        validity: Optional[npt.NDArray[np.uint8]] = None,
+    ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int64], npt.NDArray[np.int16]]: ...
+
+class ProcessResult(TypedDict):
+    n_valid: int
+    index: npt.NDArray[np.uint32]
+    score: npt.NDArray[np.float64]
+    severity: npt.NDArray[np.int16]
+    value: npt.NDArray[np.float64]
+    expected_low: npt.NDArray[np.float64]
+    expected_high: npt.NDArray[np.float64]
+    event_time_ms: npt.NDArray[np.int64]
+    anomaly_id: list[str]
+    event_id: list[str]
+    device_id: list[str]
+    metric: list[str]
+    detectors: list[str]
+    explanation: list[str]
+    reject_index: npt.NDArray[np.uint32]
+    reject_reason: npt.NDArray[np.int16]
+    reject_detail: list[str]
+
+class Engine:
+    def __init__(self, config_yaml: str = "", max_payload_bytes: int = 65536) -> None: ...
+    def process(
+        self,
+        data: npt.NDArray[np.uint8],
+        offsets: npt.NDArray[np.int32],
+        validity: Optional[npt.NDArray[np.uint8]] = None,
+    ) -> ProcessResult: ...
+    def save_all(self) -> bytes: ...
+    def load_all(self, blob: bytes) -> None: ...
+    def clear(self) -> None: ...
+    @property
+    def num_devices(self) -> int: ...
+    @property
+    def memory_bytes(self) -> int: ...
+    @property
+    def detector_version(self) -> str: ...
+    @property
+    def detector_names(self) -> list[str]: ...

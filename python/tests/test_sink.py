@@ -1,0 +1,138 @@
+"""sink.write_batch against moto S3 + DynamoDB: layout, replay, duplicates, hours."""
+
+from __future__ import annotations
+
+import json
+
+import pyarrow as pa
+import pytest
+
+from vigil_stream.claims import ClaimStore
+from vigil_stream.config import JobConfig
+from vigil_stream.layout import HOUR_MS
+from vigil_stream.sink import Fault, SinkContext, write_batch
+from vigil_stream.transform import _ARROW_OUT
+
+H10 = 1795428000000 - 1795428000000 % HOUR_MS  # an hour boundary in 2026
+
+
+def rows(*dicts) -> pa.Table:
+    cols = {f.name: [d.get(f.name) for d in dicts] for f in _ARROW_OUT}
+    return pa.Table.from_pydict(cols, schema=_ARROW_OUT)
+
+
+def anomaly(aid, device="dev-1", ts=H10 + 5000, offset=10, metric="temperature"):
+    return {"kind": "anomaly", "bucket": 0, "anomaly_id": aid, "event_id": f"e-{aid}", "device_id": device,
+            "metric": metric, "event_time_ms": ts, "value": 99.5, "expected_low": 10.0,
+            "expected_high": 30.0, "score": 0.97, "severity": 91, "detectors": "ewma,rules",
+            "explanation": '{"metric":"temperature"}', "kafka_topic": "t", "kafka_partition": 0,
+            "kafka_offset": offset, "kafka_timestamp_ms": ts + 10}
+
+
+def dead(offset, reason="malformed_json", ts=H10 + 1000):
+    return {"kind": "dead", "bucket": 1, "kafka_topic": "t", "kafka_partition": 1, "kafka_offset": offset,
+            "kafka_timestamp_ms": ts, "reason": reason, "detail": "bad", "raw": b"{not json"}
+
+
+def stats(n_input, n_valid, n_invalid=0, n_late=0, wm=0, min_ev=H10):
+    return {"kind": "stats", "bucket": 0, "n_input": n_input, "n_valid": n_valid, "n_invalid": n_invalid,
+            "n_late": n_late, "watermark_ms": wm, "min_event_ms": min_ev, "devices": 1,
+            "state_bytes": 100, "process_ns": 1000}
+
+
+def context(aws, owner="query-1", **overrides) -> SinkContext:
+    s3, ddb = aws
+    cfg = JobConfig.from_dict({"kafka_bootstrap": "k:9092", "kafka_topic": "t", "s3_bucket": "out",
+                               "ddb_table": "claims", "checkpoint_location": "/tmp/cp", **overrides})
+    clock = iter(range(1795430000000, 1795430000000 + 10**6, 1000))
+    return SinkContext(cfg=cfg, s3=s3, claims=ClaimStore(ddb, "claims", sleep=lambda s: None),
+                       owner=owner, detector_version="vigil-test/1", clock_ms=lambda: next(clock))
+
+
+def objects(s3, prefix="") -> dict[str, bytes]:
+    out = {}
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket="out", Prefix=prefix):
+        for o in page.get("Contents", []):
+            if not o["Key"].startswith("_vigil/progress/"):
+                out[o["Key"]] = s3.get_object(Bucket="out", Key=o["Key"])["Body"].read()
+    return out
+
+
+def test_batch_writes_anomalies_and_dead_letters_at_deterministic_keys(aws):
+    ctx = context(aws)
+    p = write_batch(ctx, rows(anomaly("b"), anomaly("a", ts=H10 + 1000), dead(7), stats(3, 2, 1)), 4)
+    objs = objects(aws[0])
+    key = "dt=2026-11-23/hr=10/part-00000004-0000.json"
+    assert sorted(objs) == ["_vigil/hours.json", "dead-letter/dt=2026-11-23/hr=10/part-00000004-0000.json", key]
+    lines = [json.loads(x) for x in objs[key].splitlines()]
+    assert [r["anomaly_id"] for r in lines] == ["a", "b"]  # sorted by event time
+    assert lines[0]["detectors"] == ["ewma", "rules"] and lines[0]["detector_version"] == "vigil-test/1"
+    assert lines[0]["event_time"] == "2026-11-23T10:00:01.000Z"
+    assert lines[0]["detected_at"].startswith("2026-11-")
+    dl = json.loads(objs["dead-letter/dt=2026-11-23/hr=10/part-00000004-0000.json"])
+    assert dl["reason"] == "malformed_json" and dl["raw_base64"] == "e25vdCBqc29u" and dl["kafka_offset"] == 7
+    assert p["anomalies_written"] == 2 and p["dead_letters"] == 1 and p["reasons"] == {"malformed_json": 1}
+    assert p["input"] == 3 and p["valid"] == 2 and p["invalid"] == 1
+
+
+def test_replay_of_a_batch_rewrites_identical_bytes(aws):
+    ctx = context(aws)
+    batch = rows(anomaly("a"), anomaly("b", device="dev-2"), dead(3), stats(3, 2, 1))
+    write_batch(ctx, batch, 0)
+    first = objects(aws[0])
+    p = write_batch(context(aws), batch, 0)  # a restarted job: same owner, later clock
+    assert objects(aws[0]) == first
+    assert p["replayed_claims"] == 2 and p["duplicates_dropped"] == 0 and p["anomalies_written"] == 2
+
+
+def test_duplicates_in_batch_and_across_batches_give_one_record(aws):
+    ctx = context(aws)
+    p0 = write_batch(ctx, rows(anomaly("a", offset=5), anomaly("a", offset=9), stats(2, 2)), 0)
+    assert p0["anomalies_written"] == 1 and p0["duplicates_dropped"] == 1
+    p1 = write_batch(ctx, rows(anomaly("a", offset=20), anomaly("c"), stats(2, 2)), 1)
+    assert p1["anomalies_written"] == 1 and p1["duplicates_dropped"] == 1
+    recs = [json.loads(line) for body in objects(aws[0], "dt=").values() for line in body.splitlines()]
+    assert sorted(r["anomaly_id"] for r in recs) == ["a", "c"]
+    assert [r["kafka_offset"] for r in recs if r["anomaly_id"] == "a"] == [5]
+
+
+def test_another_checkpoint_drops_what_the_first_wrote(aws):
+    write_batch(context(aws, owner="query-1"), rows(anomaly("a"), stats(1, 1)), 0)
+    p = write_batch(context(aws, owner="query-2"), rows(anomaly("a"), stats(1, 1)), 0)
+    assert p["anomalies_written"] == 0 and p["duplicates_dropped"] == 1
+
+
+def test_hours_close_once_the_watermark_passes_their_end(aws):
+    ctx = context(aws)
+    write_batch(ctx, rows(anomaly("a"), anomaly("b", ts=H10 + HOUR_MS + 1), stats(2, 2)), 0)
+    assert "dt=2026-11-23/hr=10/_SUCCESS" not in objects(aws[0])
+    p = write_batch(ctx, rows(stats(0, 0, wm=H10 + HOUR_MS + 10, min_ev=None)), 1)
+    objs = objects(aws[0])
+    assert p["hours_closed"] == ["2026-11-23T10:00:00.000Z"]
+    assert "dt=2026-11-23/hr=10/_SUCCESS" in objs and "dt=2026-11-23/hr=11/_SUCCESS" not in objs
+    manifest = json.loads(objs["dt=2026-11-23/hr=10/_manifest.json"])
+    assert manifest["records"] == 1
+    assert [f["key"] for f in manifest["files"]] == ["dt=2026-11-23/hr=10/part-00000000-0000.json"]
+    # Hours with no anomalies between the first event and the watermark close too.
+    p = write_batch(ctx, rows(stats(0, 0, wm=H10 + 3 * HOUR_MS + 10, min_ev=None)), 2)
+    assert p["hours_closed"] == ["2026-11-23T11:00:00.000Z", "2026-11-23T12:00:00.000Z"]
+    empty = json.loads(objects(aws[0])["dt=2026-11-23/hr=12/_manifest.json"])
+    assert empty["records"] == 0 and empty["files"] == []
+
+
+def test_records_per_file_splits_an_hour(aws):
+    ctx = context(aws, records_per_file=2)
+    write_batch(ctx, rows(*(anomaly(f"x{i}", ts=H10 + i) for i in range(5)), stats(5, 5)), 3)
+    keys = sorted(k for k in objects(aws[0], "dt="))
+    assert keys == [f"dt=2026-11-23/hr=10/part-00000003-000{n}.json" for n in range(3)]
+
+
+@pytest.mark.parametrize("spec", ["after_claim", "boom:batch=1", "after_claim:batch=x", "mid_write:b=2"])
+def test_fault_spec_errors_name_the_variable(spec):
+    with pytest.raises(ValueError, match="VIGIL_FAULT"):
+        Fault.parse(spec)
+
+
+def test_fault_spec_parses():
+    assert Fault.parse("mid_write:batch=3") == Fault("mid_write", 3)
+    assert Fault.parse("") is None
