@@ -57,10 +57,10 @@ def _webhook_url() -> str | None:
 
 def post_webhook(url: str, payload: Mapping[str, Any], timeout: float = WEBHOOK_TIMEOUT_S) -> bool:
     """POST `payload` as JSON to `url`; return whether it was accepted (2xx). Never raises."""
-    request = urllib.request.Request(
-        url, data=json.dumps(payload, sort_keys=True).encode(), method="POST",
-        headers={"Content-Type": "application/json", "User-Agent": "vigil-airflow"})
     try:
+        request = urllib.request.Request(
+            url, data=json.dumps(payload, sort_keys=True).encode(), method="POST",
+            headers={"Content-Type": "application/json", "User-Agent": "vigil-airflow"})
         with urllib.request.urlopen(request, timeout=timeout) as response:
             ok = 200 <= response.status < 300
             if not ok:
