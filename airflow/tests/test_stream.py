@@ -100,15 +100,20 @@ def test_assess(last, lag, local, pid, started, alive, reason):
     assert reason in health.reason
 
 
-def test_read_pid_sees_live_and_dead_processes(tmp_path):
+def test_pid_file_round_trip_sees_live_dead_and_recycled_processes(tmp_path):
     s = _settings(tmp_path)
     assert stream.read_pid(s) is None
-    stream.pid_file(s).parent.mkdir(parents=True)
     child = subprocess.Popen(["sleep", "30"])
     try:
-        stream.pid_file(s).write_text(f"{child.pid}\n")
+        stream.write_pid(s, child.pid, ["sleep", "30"])
+        record = json.loads(stream.pid_file(s).read_text())
+        assert record["pid"] == child.pid and record["start_ticks"] > 0
         assert stream.read_pid(s) == child.pid
         assert stream.started_at(s) is not None
+        record["start_ticks"] += 1  # same pid, another process: not ours
+        stream.pid_file(s).write_text(json.dumps(record))
+        assert stream.read_pid(s) is None
+        stream.write_pid(s, child.pid, ["sleep", "30"])
     finally:
         child.kill()
         child.wait()

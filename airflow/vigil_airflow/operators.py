@@ -7,7 +7,7 @@ for a job that never ends. The provider's hook builds the spark-submit command f
 - on a cluster master (YARN, Kubernetes, standalone cluster mode) the hook submits as
   usual and spark-submit returns once the driver is accepted;
 - on a local master the driver *is* the spark-submit process, so it is started detached
-  (own session, log file, pid file ``$VIGIL_HOME/services/stream/pid``) and the task
+  (own session, log and pid file in ``$VIGIL_HOME/stream/``, as ``./vigil stream start``) and the task
   returns once the query makes progress, or fails with the tail of the driver's log if
   the process dies or stays silent past ``stream_start_timeout_s``.
 
@@ -69,8 +69,10 @@ def stop_process(pid: int, grace_s: float = STOP_GRACE_S) -> None:
 class DetachedSparkSubmitHook(SparkSubmitHook):
     """``SparkSubmitHook`` that can start a local-master driver in the background."""
 
-    def submit_detached(self, application: str, log_path: pathlib.Path, pid_path: pathlib.Path,
+    def submit_detached(self, application: str, log_path: pathlib.Path, settings: Any,
                         cwd: str | None = None) -> subprocess.Popen:
+        from vigil_airflow import stream
+
         command = self._build_spark_submit_command(application)
         env = os.environ.copy()
         env.update(self._env or {})
@@ -82,8 +84,7 @@ class DetachedSparkSubmitHook(SparkSubmitHook):
             process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
                                        stdin=subprocess.DEVNULL, env=env, cwd=cwd,
                                        start_new_session=True)
-        pid_path.parent.mkdir(parents=True, exist_ok=True)
-        pid_path.write_text(f"{process.pid}\n")
+        stream.write_pid(settings, process.pid, command)
         self.log.info("streaming driver started: pid %d, log %s", process.pid, log_path)
         return process
 
@@ -125,9 +126,8 @@ class StreamSubmitOperator(SparkSubmitOperator):
             stop_process(old)
         s3 = self._s3_client()
         before = stream.latest_progress(s3, settings)
-        log_path = pathlib.Path(settings.vigil_home) / "services" / "stream" / "log"
-        process = hook.submit_detached(spec["application"], log_path, stream.pid_file(settings),
-                                       cwd=spec.get("cwd"))
+        log_path = pathlib.Path(spec.get("job_dir") or stream.pid_file(settings).parent) / "log"
+        process = hook.submit_detached(spec["application"], log_path, settings, cwd=spec.get("cwd"))
         return self._await_progress(settings, process, before, log_path, s3)
 
     def _s3_client(self) -> Any:

@@ -7,7 +7,7 @@
   ``s3://``/``s3a://``) holds ``offsets/<n>`` (per-partition Kafka offsets the batch read
   up to) and ``commits/<n>`` (batch n done). Kafka's latest offsets minus those of the
   newest committed batch is the consumer lag; Spark commits no consumer-group offsets.
-- the process: on a local master, the pid file of the driver (``$VIGIL_HOME/services/stream/pid``).
+- the process: on a local master, the pid file of the driver (``$VIGIL_HOME/stream/pid``, shared with ``./vigil stream``).
 
 :func:`assess` combines them: a query is dead when its process is gone, or when it has
 made no progress for longer than the threshold while records wait in Kafka. An idle
@@ -170,28 +170,44 @@ def consumer_lag(end: dict[int, int], processed: dict[int, int] | None) -> int:
 
 
 def pid_file(settings: Settings) -> pathlib.Path:
-    return pathlib.Path(settings.vigil_home) / "services" / "stream" / "pid"
+    """The driver's pid file, shared with ``./vigil stream`` (vigil_ops.stack.process format)."""
+    return pathlib.Path(settings.vigil_home) / "stream" / "pid"
+
+
+def _start_ticks(pid: int) -> int | None:
+    """Field 22 of /proc/<pid>/stat (start time in clock ticks), None if gone or a zombie."""
+    try:
+        fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return None if fields[0] == "Z" else int(fields[19])
 
 
 def read_pid(settings: Settings) -> int | None:
-    """Return the pid in the stream's pid file if that process is alive, else None."""
+    """Return the driver's pid if the process recorded in the pid file is still that process.
+
+    The file is JSON ``{"pid", "pgid", "start_ticks", "cmd"}``; a recycled pid (another
+    process, other start time) counts as gone.
+    """
     try:
-        pid = int(pid_file(settings).read_text().split()[0])
-    except (OSError, ValueError, IndexError):
+        record = json.loads(pid_file(settings).read_text())
+        pid, ticks = int(record["pid"]), int(record.get("start_ticks", -1))
+    except (OSError, ValueError, KeyError, TypeError):
         return None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+    actual = _start_ticks(pid)
+    if actual is None or (ticks >= 0 and actual != ticks):
         return None
-    except PermissionError:
-        return pid
-    try:  # a zombie is not alive
-        state = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        if state == "Z":
-            return None
-    except (OSError, IndexError):
-        pass
     return pid
+
+
+def write_pid(settings: Settings, pid: int, cmd: list[str]) -> None:
+    """Record a driver we started, in the same format as ``./vigil stream start``."""
+    path = pid_file(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"pid": pid, "pgid": os.getpgid(pid), "start_ticks": _start_ticks(pid) or -1,
+                               "cmd": cmd}))
+    os.replace(tmp, path)
 
 
 def is_local_master(master: str) -> bool:
