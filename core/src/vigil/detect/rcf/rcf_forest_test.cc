@@ -8,7 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "vigil/detect/rcf/forest_internal.h"
-#include "vigil/detect/rcf/rcf_test_util_internal.h"
+#include "vigil/testing/gtest_util.h"
 
 namespace vigil::internal {
 namespace {
@@ -43,7 +43,7 @@ std::vector<double> Feed(RandomCutForest* f, const std::vector<double>& xs, int 
   const int d = f->dims();
   for (int t = from; t < to; ++t) {
     scores.push_back(f->Score(&xs[t * d]));
-    RCF_EXPECT_OK(f->Update(&xs[t * d]));
+    EXPECT_OK(f->Update(&xs[t * d]));
   }
   return scores;
 }
@@ -62,7 +62,7 @@ void ExpectConsistent(const RandomCutForest& f) {
 
 std::string Save(const RandomCutForest& f) {
   StateWriter w;
-  RCF_EXPECT_OK(f.SerializeTo(&w));
+  EXPECT_OK(f.SerializeTo(&w));
   return w.Finish();
 }
 
@@ -74,19 +74,19 @@ Status Load(RandomCutForest* f, const std::string& blob) {
 TEST(RandomCutForestTest, RejectsBadOptions) {
   RcfOptions o = Small();
   o.num_trees = 0;
-  RCF_EXPECT_ERROR(kInvalid, "num_trees", RandomCutForest::Make(o, 1, 1));
+  ASSERT_RAISES_WITH_MESSAGE(Invalid, "num_trees", RandomCutForest::Make(o, 1, 1));
   o = Small();
   o.sample_size = 1;
-  RCF_EXPECT_ERROR(kInvalid, "sample_size", RandomCutForest::Make(o, 1, 1));
+  ASSERT_RAISES_WITH_MESSAGE(Invalid, "sample_size", RandomCutForest::Make(o, 1, 1));
   o = Small();
   o.initial_accept_fraction = 0.0;
-  RCF_EXPECT_ERROR(kInvalid, "initial_accept_fraction", RandomCutForest::Make(o, 1, 1));
+  ASSERT_RAISES_WITH_MESSAGE(Invalid, "initial_accept_fraction", RandomCutForest::Make(o, 1, 1));
   o = Small();
   o.time_decay = NAN;
-  RCF_EXPECT_ERROR(kInvalid, "time_decay", RandomCutForest::Make(o, 1, 1));
-  RCF_EXPECT_ERROR(kInvalid, "metric", RandomCutForest::Make(Small(), 0, 1));
+  ASSERT_RAISES_WITH_MESSAGE(Invalid, "time_decay", RandomCutForest::Make(o, 1, 1));
+  ASSERT_RAISES_WITH_MESSAGE(Invalid, "metric", RandomCutForest::Make(Small(), 0, 1));
   o = Small(256);
-  RCF_EXPECT_ERROR(kInvalid, "exceeds", RandomCutForest::Make(o, 17, 1));
+  ASSERT_RAISES_WITH_MESSAGE(Invalid, "exceeds", RandomCutForest::Make(o, 17, 1));
 }
 
 TEST(RandomCutForestTest, WarmUpGivesZeroUntilOutputAfter) {
@@ -124,8 +124,8 @@ TEST(RandomCutForestTest, ScoreIsPure) {
     const double probe = 100.0;
     (void)a->Score(&probe);
     EXPECT_EQ(s1, b->Score(&xs[t]));
-    RCF_ASSERT_OK(a->Update(&xs[t]));
-    RCF_ASSERT_OK(b->Update(&xs[t]));
+    ASSERT_OK(a->Update(&xs[t]));
+    ASSERT_OK(b->Update(&xs[t]));
   }
 }
 
@@ -137,7 +137,7 @@ TEST(RandomCutForestTest, RoundTripContinuesBitIdentically) {
   Feed(a.get(), xs, 0, 5000);
   const std::string blob = Save(*a);
   auto b = MakeForest(o, 2, 12345);  // the seed comes from the state
-  RCF_ASSERT_OK(Load(b.get(), blob));
+  ASSERT_OK(Load(b.get(), blob));
   ExpectConsistent(*b);
   EXPECT_EQ(Save(*b), blob);
   EXPECT_EQ(Feed(a.get(), xs, 5000, 9000), Feed(b.get(), xs, 5000, 9000));
@@ -147,11 +147,11 @@ TEST(RandomCutForestTest, RoundTripContinuesBitIdentically) {
 TEST(RandomCutForestTest, RoundTripOfAnEmptyAndAPartlyShingledForest) {
   auto a = MakeForest(Small(), 1);
   auto b = MakeForest(Small(), 1);
-  RCF_ASSERT_OK(Load(b.get(), Save(*a)));
+  ASSERT_OK(Load(b.get(), Save(*a)));
   const double x = 1.0;
-  RCF_ASSERT_OK(a->Update(&x));
-  RCF_ASSERT_OK(a->Update(&x));
-  RCF_ASSERT_OK(Load(b.get(), Save(*a)));
+  ASSERT_OK(a->Update(&x));
+  ASSERT_OK(a->Update(&x));
+  ASSERT_OK(Load(b.get(), Save(*a)));
   EXPECT_EQ(b->inputs(), 2u);
   const auto xs = Sine(300, 1, 2);
   EXPECT_EQ(Feed(a.get(), xs, 0, 300), Feed(b.get(), xs, 0, 300));
@@ -163,9 +163,9 @@ TEST(RandomCutForestTest, LoadRejectsAnotherShape) {
   Feed(a.get(), xs, 0, 200);
   const std::string blob = Save(*a);
   auto other_dims = MakeForest(Small(4), 3);
-  RCF_EXPECT_ERROR(kInvalid, "metric count 2", Load(other_dims.get(), blob));
+  ASSERT_RAISES_WITH_MESSAGE(Invalid, "metric count 2", Load(other_dims.get(), blob));
   auto other_shingle = MakeForest(Small(8), 2);
-  RCF_EXPECT_ERROR(kInvalid, "shingle_size 4", Load(other_shingle.get(), blob));
+  ASSERT_RAISES_WITH_MESSAGE(Invalid, "shingle_size 4", Load(other_shingle.get(), blob));
 }
 
 TEST(RandomCutForestTest, TruncatedOrCorruptStateIsAnErrorNeverACrash) {
@@ -173,7 +173,7 @@ TEST(RandomCutForestTest, TruncatedOrCorruptStateIsAnErrorNeverACrash) {
   auto a = MakeForest(Small(), 2);
   Feed(a.get(), xs, 0, 1000);
   StateWriter w;
-  RCF_ASSERT_OK(a->SerializeTo(&w));
+  ASSERT_OK(a->SerializeTo(&w));
   const std::string payload = w.TakePayload();
   const std::string reference = Save(*a);
   auto b = MakeForest(Small(), 2);
@@ -204,7 +204,7 @@ TEST(RandomCutForestTest, TruncatedOrCorruptStateIsAnErrorNeverACrash) {
   // The sealed blob's checksum catches any change.
   std::string flipped = reference;
   flipped[flipped.size() / 2] ^= 0x10;
-  RCF_EXPECT_ERROR(kCorrupt, "", Load(b.get(), flipped));
+  ASSERT_RAISES(Corrupt, Load(b.get(), flipped));
 }
 
 TEST(RandomCutForestTest, AttributionSumsToScore) {
@@ -220,7 +220,7 @@ TEST(RandomCutForestTest, AttributionSumsToScore) {
     const double sum = std::accumulate(high.begin(), high.end(), 0.0) + std::accumulate(low.begin(), low.end(), 0.0);
     EXPECT_NEAR(sum, score, 1e-6 * score) << t;
     for (size_t i = 0; i < high.size(); ++i) ASSERT_GE(std::min(high[i], low[i]), 0.0);
-    RCF_ASSERT_OK(f->Update(x.data()));
+    ASSERT_OK(f->Update(x.data()));
   }
 }
 
@@ -278,7 +278,7 @@ TEST(RandomCutForestTest, ConstantInputKeepsDuplicatesConsistent) {
   EXPECT_LT(f->store().live(), 64u);  // equal shingles share one stored point
   EXPECT_GT(scores[1000], 2 * scores[999]);
   auto g = MakeForest(Small(), 2);
-  RCF_ASSERT_OK(Load(g.get(), Save(*f)));
+  ASSERT_OK(Load(g.get(), Save(*f)));
   std::vector<double> more(2 * 200, 5.0);
   EXPECT_EQ(Feed(f.get(), more, 0, 200), Feed(g.get(), more, 0, 200));
 }

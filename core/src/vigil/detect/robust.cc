@@ -1,0 +1,135 @@
+// Streaming median / MAD z-score, O(1) per point.
+//
+// The first `warmup` points are buffered to seed an exact median and MAD;
+// afterwards both follow stochastic-approximation quantile updates
+// (m += step * sign(x - m)) with a step proportional to the current scale, so
+// they track the median of x and of |x - m| without keeping a window. The
+// scale is floored by the data's resolution (smallest non-zero step seen) so
+// quantized sensors do not produce infinite z-scores.
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "vigil/detect/builtin.h"
+#include "vigil/detect/factory_internal.h"
+
+namespace vigil {
+
+namespace {
+
+constexpr double kMadToStd = 1.4826;
+
+double Median(std::vector<double> v) {
+  const size_t mid = v.size() / 2;
+  std::nth_element(v.begin(), v.begin() + mid, v.end());
+  double m = v[mid];
+  if (v.size() % 2 == 0) m = (m + *std::max_element(v.begin(), v.begin() + mid)) / 2;
+  return m;
+}
+
+class RobustDetector final : public internal::UnivariateBase<RobustDetector> {
+ public:
+  RobustDetector(const RobustOptions& o, const DetectorContext&) : o_(o) {}
+
+  std::string_view type_name() const override { return "robust"; }
+  bool warm() const override { return seeded_; }
+
+  double Scale() const {
+    return std::max({kMadToStd * mad_, o_.min_mad_rel * std::fabs(median_), o_.min_mad_abs, resolution_});
+  }
+
+  double DoScore(double x, int64_t) const {
+    if (!seeded_) return 0.0;
+    return std::fabs(x - median_) / Scale();
+  }
+
+  void DoUpdate(double x, int64_t) {
+    if (has_last_ && x != last_) {
+      const double step = std::fabs(x - last_);
+      resolution_ = resolution_ == 0 ? step : std::min(resolution_, step);
+    }
+    last_ = x;
+    has_last_ = true;
+    if (!seeded_) {
+      buffer_.push_back(x);
+      if (static_cast<int32_t>(buffer_.size()) >= o_.warmup) Seed();
+      return;
+    }
+    const double scale = Scale();
+    const double step = o_.rate * scale;
+    median_ += x > median_ ? step : (x < median_ ? -step : 0.0);
+    const double d = std::fabs(x - median_);
+    const double mad_step = o_.rate * scale / kMadToStd;
+    mad_ += d > mad_ ? mad_step : (d < mad_ ? -mad_step : 0.0);
+    if (mad_ < 0) mad_ = 0;
+  }
+
+  void Explain(const Point& p, Explanation* out) const override {
+    out->top_dimension = 0;
+    if (seeded_) {
+      out->expected_lo = median_ - o_.band * Scale();
+      out->expected_hi = median_ + o_.band * Scale();
+    }
+    out->note = "robust z-score vs median/MAD";
+  }
+
+  Status SerializeTo(StateWriter* w) const override {
+    w->WriteDouble(1, median_);
+    w->WriteDouble(2, mad_);
+    w->WriteBool(3, seeded_);
+    w->WriteDoubles(4, buffer_);
+    w->WriteDouble(5, resolution_);
+    w->WriteDouble(6, last_);
+    w->WriteBool(7, has_last_);
+    return Status::OK();
+  }
+  Status DeserializeFrom(StateReader* r) override {
+    VIGIL_RETURN_NOT_OK(r->ReadDouble(1, &median_));
+    VIGIL_RETURN_NOT_OK(r->ReadDouble(2, &mad_));
+    VIGIL_RETURN_NOT_OK(r->ReadBool(3, &seeded_));
+    VIGIL_RETURN_NOT_OK(r->ReadDoubles(4, &buffer_));
+    VIGIL_RETURN_NOT_OK(r->ReadDouble(5, &resolution_));
+    VIGIL_RETURN_NOT_OK(r->ReadDouble(6, &last_));
+    VIGIL_RETURN_NOT_OK(r->ReadBool(7, &has_last_));
+    if (static_cast<int32_t>(buffer_.size()) > o_.warmup || (seeded_ && !buffer_.empty())) {
+      return Status::Corrupt("robust detector state: warm-up buffer inconsistent");
+    }
+    if (!std::isfinite(median_) || !std::isfinite(mad_) || mad_ < 0 || !(resolution_ >= 0)) {
+      return Status::Corrupt("robust detector state: bad median/MAD");
+    }
+    return Status::OK();
+  }
+  int64_t memory_bytes() const override {
+    return sizeof(*this) + static_cast<int64_t>(buffer_.capacity() * sizeof(double));
+  }
+
+ private:
+  void Seed() {
+    median_ = Median(buffer_);
+    std::vector<double> dev(buffer_.size());
+    for (size_t i = 0; i < buffer_.size(); ++i) dev[i] = std::fabs(buffer_[i] - median_);
+    mad_ = Median(std::move(dev));
+    seeded_ = true;
+    std::vector<double>().swap(buffer_);
+  }
+
+  RobustOptions o_;
+  double median_ = 0;
+  double mad_ = 0;
+  double resolution_ = 0;
+  double last_ = 0;
+  bool has_last_ = false;
+  bool seeded_ = false;
+  std::vector<double> buffer_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<DetectorFactory>> MakeRobustFactory(const RobustOptions& o) {
+  VIGIL_RETURN_NOT_OK(o.Validate());
+  return std::unique_ptr<DetectorFactory>(
+      std::make_unique<internal::SimpleFactory<RobustDetector, RobustOptions>>(
+          o, "robust", DetectorKind::kUnivariate, internal::Logistic(7.0, 0.7)));
+}
+
+}  // namespace vigil

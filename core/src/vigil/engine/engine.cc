@@ -1,0 +1,175 @@
+// The engine: per-device detector state and the score-then-learn loop.
+#include "vigil/engine/engine.h"
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <cstdio>
+
+#include "vigil/engine/engine_internal.h"
+#include "vigil/engine/engine_impl_internal.h"
+
+namespace vigil {
+
+void VerdictBatch::Clear() {
+  index.clear();
+  score.clear();
+  severity.clear();
+  is_anomaly.clear();
+  detector_mask.clear();
+  top_metric.clear();
+  observed.clear();
+  expected_lo.clear();
+  expected_hi.clear();
+  explanation_json.clear();
+}
+
+void VerdictBatch::Reserve(int64_t n) {
+  index.reserve(n);
+  score.reserve(n);
+  severity.reserve(n);
+  is_anomaly.reserve(n);
+  detector_mask.reserve(n);
+  top_metric.reserve(n);
+  observed.reserve(n);
+  expected_lo.reserve(n);
+  expected_hi.reserve(n);
+  explanation_json.reserve(n);
+}
+
+std::string DetectorMaskNames(uint32_t mask, const std::vector<std::string>& names) {
+  std::string out;
+  for (size_t j = 0; j < names.size() && j < 32; ++j) {
+    if (!((mask >> j) & 1)) continue;
+    if (!out.empty()) out.push_back(',');
+    out += names[j];
+  }
+  return out;
+}
+
+namespace internal {
+
+int64_t KeyDetectors::memory_bytes() const {
+  int64_t b = static_cast<int64_t>(detectors.capacity() * sizeof(void*) + calibrators.capacity() * sizeof(Calibrator));
+  for (const auto& d : detectors) b += d ? d->memory_bytes() : 0;
+  return b;
+}
+
+int64_t DeviceState::memory_bytes() const {
+  int64_t b = sizeof(DeviceState) + static_cast<int64_t>(device_class.capacity());
+  for (const auto& m : metrics) b += sizeof(MetricState) + m.name.capacity() + m.univariate.memory_bytes();
+  for (const auto& n : mv_names) b += sizeof(std::string) + n.capacity();
+  b += mv_slots.capacity() * 4 + mv_values.capacity() * 8 + multivariate.memory_bytes();
+  return b;
+}
+
+Result<std::unique_ptr<Engine>> EngineImpl::Create(const EngineOptions& options) {
+  VIGIL_RETURN_NOT_OK(options.Validate());
+  std::unique_ptr<EngineImpl> e(new EngineImpl(options));  // NOLINT: private constructor
+  uint32_t bit = 0;
+  std::string fingerprint;
+  for (const MemberOptions& m : options.ensemble.members) {
+    if (!m.enabled) continue;
+    Member member;
+    member.name = m.name;
+    VIGIL_ASSIGN_OR_RAISE(member.factory, DetectorRegistry::Global()->MakeFactory(m.name, m.params));
+    member.kind = member.factory->kind();
+    member.weight = m.weight;
+    member.calibration = m.has_calibration ? m.calibration : member.factory->default_calibration();
+    member.bit = bit++;
+    e->names_.push_back(m.name);
+    fingerprint += m.name + "|" + std::to_string(m.weight) + "|" + std::to_string(int(member.calibration.kind)) + "|" +
+                   std::to_string(member.calibration.center) + "|" + std::to_string(member.calibration.scale) + "|" +
+                   std::to_string(member.calibration.warmup) + "|" + std::to_string(member.calibration.halflife) +
+                   "|" + ParamsFingerprint(m.params) + ";";
+    (member.kind == DetectorKind::kUnivariate ? e->uni_ : e->multi_).push_back(std::move(member));
+  }
+  fingerprint += std::to_string(options.seed) + "|" + std::to_string(options.ensemble.threshold) + "|" +
+                 std::to_string(options.ensemble.fire_threshold) + "|" + std::to_string(options.ensemble.min_fired) +
+                 "|" + std::to_string(options.max_metrics_per_device);
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "vigil-%s/%08llx", VIGIL_VERSION,
+                static_cast<unsigned long long>(Fnv1a(fingerprint) & 0xFFFFFFFFULL));
+  e->version_ = buf;
+  return std::unique_ptr<Engine>(std::move(e));
+}
+
+std::string EngineImpl::ParamsFingerprint(const Params& p) {
+  if (p.is_scalar()) return p.scalar();
+  std::string out = "{";
+  for (const std::string& k : p.Keys()) out += k + ":" + ParamsFingerprint(*p.Find(k)) + ",";
+  return out + "}";
+}
+
+DeviceState* EngineImpl::GetDevice(std::string_view device_id, std::string_view device_class) {
+  auto it = devices_.find(device_id);
+  if (it != devices_.end()) return it->second.get();
+  auto state = std::make_unique<DeviceState>();
+  state->device_class.assign(device_class);
+  DeviceState* raw = state.get();
+  devices_.emplace(std::string(device_id), std::move(state));
+  return raw;
+}
+
+uint64_t EngineImpl::KeySeed(std::string_view device_id, std::string_view metric, std::string_view member) const {
+  uint64_t h = Fnv1a(device_id, options_.seed * 0x9E3779B97F4A7C15ULL + 1469598103934665603ULL);
+  h = Fnv1a(std::string_view("\0", 1), h);
+  h = Fnv1a(metric, h);
+  h = Fnv1a(std::string_view("\0", 1), h);
+  return Fnv1a(member, h);
+}
+
+Status EngineImpl::InitKey(const std::vector<Member>& members, const DetectorContext& base,
+                           std::string_view device_id, std::string_view key, KeyDetectors* out) const {
+  out->detectors.clear();
+  out->calibrators.clear();
+  for (const Member& m : members) {
+    DetectorContext ctx = base;
+    ctx.seed = KeySeed(device_id, key, m.name);
+    VIGIL_ASSIGN_OR_RAISE(auto det, m.factory->Create(ctx));
+    out->detectors.push_back(std::move(det));
+    out->calibrators.emplace_back(&m.calibration);
+  }
+  return Status::OK();
+}
+
+Result<int32_t> EngineImpl::Slot(DeviceState* dev, std::string_view device_id, std::string_view metric,
+                                 size_t position) {
+  auto& ms = dev->metrics;
+  if (position < ms.size() && ms[position].name == metric) return static_cast<int32_t>(position);
+  for (size_t s = 0; s < ms.size(); ++s) {
+    if (ms[s].name == metric) return static_cast<int32_t>(s);
+  }
+  if (static_cast<int32_t>(ms.size()) >= options_.max_metrics_per_device) return -1;
+  MetricState m;
+  m.name.assign(metric);
+  const std::string names[1] = {m.name};
+  DetectorContext ctx{dev->device_class, names, 0};
+  VIGIL_RETURN_NOT_OK(InitKey(uni_, ctx, device_id, metric, &m.univariate));
+  ms.push_back(std::move(m));
+  return static_cast<int32_t>(ms.size() - 1);
+}
+
+Status EngineImpl::InitMultivariate(DeviceState* dev, std::string_view device_id) {
+  dev->has_multivariate = true;
+  std::vector<std::pair<std::string, int32_t>> dims;
+  for (size_t s = 0; s < dev->metrics.size(); ++s) dims.emplace_back(dev->metrics[s].name, static_cast<int32_t>(s));
+  std::sort(dims.begin(), dims.end());
+  dev->mv_names.clear();
+  dev->mv_slots.clear();
+  for (auto& [name, slot] : dims) {
+    dev->mv_names.push_back(name);
+    dev->mv_slots.push_back(slot);
+  }
+  dev->mv_values.assign(dims.size(), 0.0);
+  DetectorContext ctx{dev->device_class, dev->mv_names, 0};
+  return InitKey(multi_, ctx, device_id, std::string_view(), &dev->multivariate);
+}
+
+}  // namespace internal
+
+Result<std::unique_ptr<Engine>> Engine::Make(const EngineOptions& options) {
+  return internal::EngineImpl::Create(options);
+}
+
+}  // namespace vigil

@@ -1,0 +1,77 @@
+// The Engine implementation class (engine.cc, process.cc, device_state.cc).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "vigil/engine/engine.h"
+#include "vigil/engine/engine_internal.h"
+
+namespace vigil::internal {
+
+struct StringHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+
+class EngineImpl final : public Engine {
+ public:
+  static Result<std::unique_ptr<Engine>> Create(const EngineOptions& options);
+
+  Status Process(const EventBatch& batch, VerdictBatch* out) override;
+  Result<std::string> SaveDevice(std::string_view device_id) const override;
+  Status LoadDevice(std::string_view device_id, std::string_view blob) override;
+  std::string SaveAll() const override;
+  Status LoadAll(std::string_view blob) override;
+  bool EraseDevice(std::string_view device_id) override {
+    auto it = devices_.find(device_id);
+    if (it == devices_.end()) return false;
+    devices_.erase(it);
+    return true;
+  }
+  void Clear() override { devices_.clear(); }
+  int64_t num_devices() const override { return static_cast<int64_t>(devices_.size()); }
+  int64_t memory_bytes() const override {
+    int64_t b = 0;
+    for (const auto& [id, d] : devices_) b += static_cast<int64_t>(id.capacity() + 32) + d->memory_bytes();
+    return b;
+  }
+  const std::vector<std::string>& detector_names() const override { return names_; }
+  const std::string& detector_version() const override { return version_; }
+
+ private:
+  explicit EngineImpl(const EngineOptions& o) : Engine(o) {}
+
+  static std::string ParamsFingerprint(const Params& p);
+  DeviceState* GetDevice(std::string_view device_id, std::string_view device_class);
+  uint64_t KeySeed(std::string_view device_id, std::string_view metric, std::string_view member) const;
+  Status InitKey(const std::vector<Member>& members, const DetectorContext& base, std::string_view device_id,
+                 std::string_view key, KeyDetectors* out) const;
+  Result<int32_t> Slot(DeviceState* dev, std::string_view device_id, std::string_view metric, size_t position);
+  Status InitMultivariate(DeviceState* dev, std::string_view device_id);
+  Status ProcessEvent(const EventBatch& batch, int64_t i, VerdictBatch* out);
+
+  // Device blobs (device_state.cc).
+  void WriteDevice(const DeviceState& dev, StateWriter* w) const;
+  Status ReadDevice(std::string_view device_id, StateReader* r, std::unique_ptr<DeviceState>* out) const;
+  void WriteKey(const std::vector<Member>& members, const KeyDetectors& k, StateWriter* w) const;
+  Status ReadKey(const std::vector<Member>& members, StateReader* r, KeyDetectors* k) const;
+
+  std::vector<Member> uni_;
+  std::vector<Member> multi_;
+  std::vector<std::string> names_;
+  std::string version_;
+  std::unordered_map<std::string, std::unique_ptr<DeviceState>, StringHash, std::equal_to<>> devices_;
+
+  // Scratch reused across events.
+  std::vector<int32_t> slots_;
+  std::vector<double> raw_;       // [metric k][uni member j]
+  std::vector<double> metric_p_;  // per metric of the event
+  std::vector<double> weighted_;
+  std::vector<double> mv_raw_;
+};
+
+}  // namespace vigil::internal

@@ -1,0 +1,76 @@
+// Private structures of the engine: members and per-device state.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "vigil/detect/detector.h"
+#include "vigil/detect/ensemble.h"
+#include "vigil/engine/engine.h"
+
+namespace vigil::internal {
+
+/// \brief One enabled detector of the ensemble.
+struct Member {
+  std::string name;
+  std::unique_ptr<DetectorFactory> factory;
+  DetectorKind kind;
+  double weight;
+  CalibrationOptions calibration;
+  uint32_t bit;  ///< index in detector_names()
+};
+
+/// \brief Detectors of one key, parallel to the members of one kind.
+struct KeyDetectors {
+  std::vector<std::unique_ptr<Detector>> detectors;  ///< nullptr: does not apply to this key
+  std::vector<Calibrator> calibrators;
+  int64_t memory_bytes() const;
+};
+
+struct MetricState {
+  std::string name;
+  double last_value = 0;
+  bool has_value = false;
+  KeyDetectors univariate;
+};
+
+struct DeviceState {
+  std::string device_class;
+  uint64_t events = 0;
+  std::vector<MetricState> metrics;         ///< in the order first seen
+  // Multivariate members see the metrics present in the device's first event,
+  // sorted by name; values missing later are carried forward.
+  bool has_multivariate = false;
+  std::vector<std::string> mv_names;
+  std::vector<int32_t> mv_slots;            ///< metric slot of each dimension
+  std::vector<double> mv_values;
+  KeyDetectors multivariate;
+
+  int64_t memory_bytes() const;
+};
+
+/// \brief 64-bit FNV-1a, for seeds and the detector version.
+uint64_t Fnv1a(std::string_view s, uint64_t h = 1469598103934665603ULL);
+
+/// \brief Version of the device blob layout written by SaveDevice / SaveAll.
+inline constexpr uint64_t kDeviceStateVersion = 1;
+
+/// \brief Render the explanation JSON of one verdict.
+struct ExplainInput {
+  double score;
+  int severity;
+  uint32_t mask;
+  const std::vector<std::string>* names;
+  std::string_view metric;
+  double observed;
+  double expected_lo, expected_hi;
+  std::string_view note;
+  std::string_view detector;  ///< member that explains the score most
+  std::vector<std::pair<std::string_view, double>> attribution;
+};
+std::string RenderExplanation(const ExplainInput& in);
+
+}  // namespace vigil::internal

@@ -1,0 +1,93 @@
+#include <cmath>
+#include <cstdio>
+#include <string>
+
+#include "vigil/engine/engine_internal.h"
+
+namespace vigil::internal {
+
+namespace {
+
+void AppendEscaped(std::string* out, std::string_view s) {
+  out->push_back('"');
+  for (char c : s) {
+    switch (c) {
+      case '"': out->append("\\\""); break;
+      case '\\': out->append("\\\\"); break;
+      case '\n': out->append("\\n"); break;
+      case '\r': out->append("\\r"); break;
+      case '\t': out->append("\\t"); break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof(buf), "\\u%04x", c);
+          out->append(buf);
+        } else {
+          out->push_back(c);
+        }
+    }
+  }
+  out->push_back('"');
+}
+
+void AppendNumber(std::string* out, double v) {
+  if (!std::isfinite(v)) {
+    out->append("null");
+    return;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.6g", v);
+  out->append(buf);
+}
+
+}  // namespace
+
+uint64_t Fnv1a(std::string_view s, uint64_t h) {
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+std::string RenderExplanation(const ExplainInput& in) {
+  std::string out;
+  out.reserve(256);
+  out.append("{\"score\":");
+  AppendNumber(&out, in.score);
+  out.append(",\"severity\":" + std::to_string(in.severity) + ",\"detectors\":[");
+  bool first = true;
+  for (size_t j = 0; j < in.names->size(); ++j) {
+    if (!((in.mask >> j) & 1)) continue;
+    if (!first) out.push_back(',');
+    first = false;
+    AppendEscaped(&out, (*in.names)[j]);
+  }
+  out.append("],\"metric\":");
+  AppendEscaped(&out, in.metric);
+  out.append(",\"observed\":");
+  AppendNumber(&out, in.observed);
+  out.append(",\"expected\":[");
+  AppendNumber(&out, in.expected_lo);
+  out.push_back(',');
+  AppendNumber(&out, in.expected_hi);
+  out.append("],\"by\":");
+  AppendEscaped(&out, in.detector);
+  out.append(",\"note\":");
+  AppendEscaped(&out, in.note);
+  out.append(",\"attribution\":[");
+  first = true;
+  for (const auto& [metric, share] : in.attribution) {
+    if (!first) out.push_back(',');
+    first = false;
+    out.append("{\"metric\":");
+    AppendEscaped(&out, metric);
+    out.append(",\"share\":");
+    AppendNumber(&out, share);
+    out.push_back('}');
+  }
+  out.append("]}");
+  return out;
+}
+
+}  // namespace vigil::internal

@@ -1,0 +1,200 @@
+// Engine::Process: score every event against the state so far, then learn it.
+#include <algorithm>
+#include <bit>
+#include <cmath>
+
+#include "vigil/engine/engine_impl_internal.h"
+
+namespace vigil::internal {
+
+Status EngineImpl::Process(const EventBatch& batch, VerdictBatch* out) {
+  out->Clear();
+  out->Reserve(batch.size());
+  for (int64_t i = 0; i < batch.size(); ++i) VIGIL_RETURN_NOT_OK(ProcessEvent(batch, i, out));
+  return Status::OK();
+}
+
+Status EngineImpl::ProcessEvent(const EventBatch& batch, int64_t i, VerdictBatch* out) {
+  constexpr double kNaN = Explanation::kNaN;
+  const std::string_view device_id = batch.device_id(i);
+  DeviceState* dev = GetDevice(device_id, batch.device_class(i));
+  const auto ids = batch.metric_ids(i);
+  const auto vals = batch.metric_values(i);
+  const int64_t ts = batch.ts_ms(i);
+  const size_t K = ids.size();
+  const size_t J = uni_.size();
+  const double fire = options_.ensemble.fire_threshold;
+
+  slots_.resize(K);
+  for (size_t k = 0; k < K; ++k) {
+    VIGIL_ASSIGN_OR_RAISE(slots_[k], Slot(dev, device_id, batch.metric_name(ids[k]), k));
+  }
+  if (!dev->has_multivariate && !multi_.empty()) VIGIL_RETURN_NOT_OK(InitMultivariate(dev, device_id));
+
+  // Phase 1: score (pure).
+  uint32_t mask = 0;
+  raw_.assign(K * J, 0.0);
+  metric_p_.assign(K, 0.0);
+  double best_metric_p = 0;
+  int64_t best_k = -1;
+  int64_t best_j = -1;
+  for (size_t k = 0; k < K; ++k) {
+    if (slots_[k] < 0) continue;
+    KeyDetectors& key = dev->metrics[slots_[k]].univariate;
+    const Point p{ts, {&vals[k], 1}};
+    double keep = 1.0;
+    double best_w = 0;
+    int64_t arg_j = -1;
+    for (size_t j = 0; j < J; ++j) {
+      Detector* d = key.detectors[j].get();
+      if (d == nullptr) continue;
+      const double raw = d->ScoreTrusted(p);
+      raw_[k * J + j] = raw;
+      const double w = uni_[j].weight * key.calibrators[j].Calibrate(raw);
+      keep *= 1.0 - w;
+      if (w >= fire) mask |= 1u << uni_[j].bit;
+      if (w > best_w) {
+        best_w = w;
+        arg_j = static_cast<int64_t>(j);
+      }
+    }
+    metric_p_[k] = 1.0 - keep;
+    if (metric_p_[k] > best_metric_p) {
+      best_metric_p = metric_p_[k];
+      best_k = static_cast<int64_t>(k);
+      best_j = arg_j;
+    }
+  }
+  double keep = 1.0 - best_metric_p;
+  double best_mv_w = 0;
+  int64_t best_mv_j = -1;
+  Point mv_point{ts, {}};
+  if (dev->has_multivariate) {
+    // Carry forward: the dimension's last value unless this event has it.
+    for (size_t d = 0; d < dev->mv_slots.size(); ++d) {
+      const MetricState& m = dev->metrics[dev->mv_slots[d]];
+      if (m.has_value) dev->mv_values[d] = m.last_value;
+    }
+    for (size_t k = 0; k < K; ++k) {
+      if (slots_[k] < 0) continue;
+      for (size_t d = 0; d < dev->mv_slots.size(); ++d) {
+        if (dev->mv_slots[d] == slots_[k]) dev->mv_values[d] = vals[k];
+      }
+    }
+    mv_point.values = dev->mv_values;
+    mv_raw_.assign(multi_.size(), 0.0);
+    for (size_t j = 0; j < multi_.size(); ++j) {
+      Detector* d = dev->multivariate.detectors[j].get();
+      if (d == nullptr) continue;
+      const double raw = d->ScoreTrusted(mv_point);
+      mv_raw_[j] = raw;
+      const double w = multi_[j].weight * dev->multivariate.calibrators[j].Calibrate(raw);
+      keep *= 1.0 - w;
+      if (w >= fire) mask |= 1u << multi_[j].bit;
+      if (w > best_mv_w) {
+        best_mv_w = w;
+        best_mv_j = static_cast<int64_t>(j);
+      }
+    }
+  }
+  const double score = std::clamp(1.0 - keep, 0.0, 1.0);
+  const bool anomalous =
+      score >= options_.ensemble.threshold && std::popcount(mask) >= options_.ensemble.min_fired;
+  const int severity = static_cast<int>(std::lround(100.0 * score));
+
+  // Verdict and explanation.
+  std::string top_metric;
+  double observed = kNaN;
+  Explanation ex;
+  std::string_view by;
+  const bool explain = options_.explain == ExplainMode::kAll ||
+                       (options_.explain == ExplainMode::kAnomalies && anomalous);
+  ExplainInput in{score, severity, mask, &names_, {}, kNaN, kNaN, kNaN, {}, {}, {}};
+  if (best_mv_j >= 0 && best_mv_w > best_metric_p) {
+    const Detector* d = dev->multivariate.detectors[best_mv_j].get();
+    by = multi_[best_mv_j].name;
+    if (explain || anomalous) d->Explain(mv_point, &ex);
+    int32_t top = ex.top_dimension;
+    if (ex.attribution.size() == dev->mv_names.size() && !ex.attribution.empty()) {
+      top = static_cast<int32_t>(std::max_element(ex.attribution.begin(), ex.attribution.end()) -
+                                 ex.attribution.begin());
+      std::vector<int32_t> order(ex.attribution.size());
+      for (size_t d2 = 0; d2 < order.size(); ++d2) order[d2] = static_cast<int32_t>(d2);
+      std::sort(order.begin(), order.end(), [&](int32_t a, int32_t b) { return ex.attribution[a] > ex.attribution[b]; });
+      for (int32_t t = 0; t < options_.top_attributions && t < static_cast<int32_t>(order.size()); ++t) {
+        in.attribution.emplace_back(dev->mv_names[order[t]], ex.attribution[order[t]]);
+      }
+    }
+    if (top >= 0 && top < static_cast<int32_t>(dev->mv_names.size())) {
+      top_metric = dev->mv_names[top];
+      observed = dev->mv_values[top];
+    }
+  } else if (best_k >= 0) {
+    top_metric = dev->metrics[slots_[best_k]].name;
+    observed = vals[best_k];
+    if ((explain || anomalous) && best_j >= 0) {
+      by = uni_[best_j].name;
+      const Point p{ts, {&vals[best_k], 1}};
+      dev->metrics[slots_[best_k]].univariate.detectors[best_j]->Explain(p, &ex);
+    }
+    if (explain) {
+      std::vector<size_t> order;
+      double total = 0;
+      for (size_t k = 0; k < K; ++k) {
+        if (metric_p_[k] > 0) order.push_back(k);
+        total += metric_p_[k];
+      }
+      std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return metric_p_[a] > metric_p_[b]; });
+      for (int32_t t = 0; t < options_.top_attributions && t < static_cast<int32_t>(order.size()); ++t) {
+        in.attribution.emplace_back(batch.metric_name(ids[order[t]]), metric_p_[order[t]] / total);
+      }
+    }
+  }
+  out->index.push_back(batch.source_index(i));
+  out->score.push_back(score);
+  out->severity.push_back(static_cast<uint8_t>(severity));
+  out->is_anomaly.push_back(anomalous ? 1 : 0);
+  out->detector_mask.push_back(mask);
+  out->observed.push_back(observed);
+  out->expected_lo.push_back(ex.expected_lo);
+  out->expected_hi.push_back(ex.expected_hi);
+  if (explain) {
+    in.metric = top_metric;
+    in.observed = observed;
+    in.expected_lo = ex.expected_lo;
+    in.expected_hi = ex.expected_hi;
+    in.note = ex.note;
+    in.detector = by;
+    out->explanation_json.push_back(RenderExplanation(in));
+  } else {
+    out->explanation_json.emplace_back();
+  }
+  out->top_metric.push_back(std::move(top_metric));
+
+  // Phase 2: learn.
+  for (size_t k = 0; k < K; ++k) {
+    if (slots_[k] < 0) continue;
+    MetricState& m = dev->metrics[slots_[k]];
+    const Point p{ts, {&vals[k], 1}};
+    for (size_t j = 0; j < J; ++j) {
+      Detector* d = m.univariate.detectors[j].get();
+      if (d == nullptr) continue;
+      d->UpdateTrusted(p);
+      m.univariate.calibrators[j].Observe(raw_[k * J + j]);
+    }
+    m.last_value = vals[k];
+    m.has_value = true;
+  }
+  if (dev->has_multivariate) {
+    for (size_t j = 0; j < multi_.size(); ++j) {
+      Detector* d = dev->multivariate.detectors[j].get();
+      if (d == nullptr) continue;
+      d->UpdateTrusted(mv_point);
+      dev->multivariate.calibrators[j].Observe(mv_raw_[j]);
+    }
+  }
+  ++dev->events;
+  return Status::OK();
+}
+
+}  // namespace vigil::internal
