@@ -1,0 +1,1 @@
+"""The local stack behind `vigil stack`: Kafka, DynamoDB Local, MinIO, Airflow."""
