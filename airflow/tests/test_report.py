@@ -88,25 +88,31 @@ def _png_size(data: bytes) -> tuple[int, int]:
     return struct.unpack(">II", data[16:24])
 
 
-def test_report_renders_in_headless_chromium(tmp_path):
+def render_and_screenshot(page: pathlib.Path, shot: pathlib.Path, height: int = 2600) -> str:
+    """Load `page` in headless Chromium: assert no console or load error, take a screenshot,
+    return the rendered DOM."""
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     assert browser, "Debian's chromium package is missing (infra/setup/apt-packages.txt lists it)"
-    page = tmp_path / "report.html"
-    page.write_text(_html(_day(missing=(23,))), encoding="utf-8")
-    shot = pathlib.Path(os.environ.get("VIGIL_REPORT_SCREENSHOT", tmp_path / "report.png"))
     common = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-              "--enable-logging=stderr", "--v=0", f"--user-data-dir={tmp_path / 'profile'}"]
+              "--enable-logging=stderr", "--v=0", f"--user-data-dir={shot.parent / 'chromium-profile'}"]
     dom = subprocess.run([*common, "--dump-dom", page.as_uri()], capture_output=True, text=True,
                          timeout=120)
     assert dom.returncode == 0, dom.stderr[-2000:]
-    assert "Vigil daily report — 2026-11-22" in dom.stdout
-    assert dom.stdout.count("<svg") == 1 + report.SERIES_PLOTS
     console = [line for line in dom.stderr.splitlines() if "CONSOLE" in line or "Failed to load" in line]
     assert console == [], console
-
-    run = subprocess.run([*common, "--window-size=1200,2600", f"--screenshot={shot}", page.as_uri()],
+    run = subprocess.run([*common, f"--window-size=1200,{height}", f"--screenshot={shot}", page.as_uri()],
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr[-2000:]
     data = shot.read_bytes()
-    assert _png_size(data) == (1200, 2600)
+    assert _png_size(data) == (1200, height)
     assert len(data) > 50_000, "the screenshot looks blank"
+    return dom.stdout
+
+
+def test_report_renders_in_headless_chromium(tmp_path):
+    page = tmp_path / "report.html"
+    page.write_text(_html(_day(missing=(23,))), encoding="utf-8")
+    shot = pathlib.Path(os.environ.get("VIGIL_REPORT_SCREENSHOT", tmp_path / "report.png"))
+    dom = render_and_screenshot(page, shot)
+    assert "Vigil daily report — 2026-11-22" in dom
+    assert dom.count("<svg") == 1 + report.SERIES_PLOTS

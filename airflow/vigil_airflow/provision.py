@@ -106,28 +106,32 @@ def ensure_table(client: Any, table: str, ttl_attribute: str,
     return {"table": table, "created": created, "ttl_attribute": ttl_attribute, "ttl_status": status}
 
 
-def lifecycle_rules(settings: Settings, with_transition: bool = True) -> list[dict[str, Any]]:
-    """Return the bucket's lifecycle rules: expire dead letters, cool old partitions."""
-    rules: list[dict[str, Any]] = [
-        {"ID": "vigil-expire-dead-letter", "Status": "Enabled",
-         "Filter": {"Prefix": settings.dead_letter_prefix},
-         "Expiration": {"Days": settings.dead_letter_expire_days}},
-        {"ID": "vigil-abort-incomplete-uploads", "Status": "Enabled", "Filter": {"Prefix": ""},
-         "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7}},
-    ]
-    if with_transition and settings.cold_storage_class:
-        rules.append({"ID": "vigil-cold-partitions", "Status": "Enabled",
-                      "Filter": {"Prefix": settings.s3_prefix},
-                      "Transitions": [{"Days": settings.cold_after_days,
-                                       "StorageClass": settings.cold_storage_class}]})
-    return rules
+def lifecycle_rules(settings: Settings) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Return (required, optional) lifecycle rules.
+
+    Required: dead letters expire. Optional, kept only where the store accepts them:
+    old anomaly partitions move to a colder class; abandoned multipart uploads are aborted.
+    """
+    required = [{"ID": "vigil-expire-dead-letter", "Status": "Enabled",
+                 "Filter": {"Prefix": settings.dead_letter_prefix},
+                 "Expiration": {"Days": settings.dead_letter_expire_days}}]
+    optional = []
+    if settings.cold_storage_class:
+        optional.append({"ID": "vigil-cold-partitions", "Status": "Enabled",
+                         "Filter": {"Prefix": settings.s3_prefix},
+                         "Transitions": [{"Days": settings.cold_after_days,
+                                          "StorageClass": settings.cold_storage_class}]})
+    optional.append({"ID": "vigil-abort-incomplete-uploads", "Status": "Enabled",
+                     "Filter": {"Prefix": ""}, "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7}})
+    return required, optional
 
 
 def ensure_bucket(s3_hook: Any, settings: Settings) -> dict[str, Any]:
-    """Create the output bucket if missing and set its lifecycle rules.
+    """Create the output bucket if missing and replace its lifecycle rules by Vigil's.
 
-    A store that rejects the transition rule (MinIO without a remote tier, for one)
-    keeps the expiration rules; the result says so.
+    An optional rule the store rejects (MinIO has no storage class to transition to
+    without a remote tier, and no multipart-abort rule) is left out and reported in
+    ``skipped``; the required expiration rule must apply.
     """
     from botocore.exceptions import ClientError
 
@@ -141,26 +145,36 @@ def ensure_bucket(s3_hook: Any, settings: Settings) -> dict[str, Any]:
             if e.response.get("Error", {}).get("Code") not in ("BucketAlreadyOwnedByYou",):
                 raise ProvisionError(f"S3 bucket {bucket!r}: cannot create it: {e}") from e
     client = s3_hook.get_conn()
-    transition = bool(settings.cold_storage_class)
-    try:
-        client.put_bucket_lifecycle_configuration(
-            Bucket=bucket, LifecycleConfiguration={"Rules": lifecycle_rules(settings, transition)})
-    except ClientError as e:
-        if not transition:
-            raise
-        log.warning("S3 bucket %s: the store rejected the transition to %s (%s); keeping the "
-                    "expiration rules only", bucket, settings.cold_storage_class,
-                    e.response.get("Error", {}).get("Code"))
-        transition = False
-        client.put_bucket_lifecycle_configuration(
-            Bucket=bucket, LifecycleConfiguration={"Rules": lifecycle_rules(settings, False)})
+    required, optional = lifecycle_rules(settings)
+
+    def put(rules: list[dict[str, Any]]) -> str | None:
+        try:
+            client.put_bucket_lifecycle_configuration(Bucket=bucket,
+                                                      LifecycleConfiguration={"Rules": rules})
+            return None
+        except ClientError as e:
+            return e.response.get("Error", {}).get("Code", str(e))
+
+    kept, skipped = [], {}
+    for rule in optional:  # probe each optional rule on its own next to the required ones
+        error = put(required + kept + [rule])
+        if error is None:
+            kept.append(rule)
+        else:
+            skipped[rule["ID"]] = error
+            log.warning("S3 bucket %s: the store rejected lifecycle rule %s (%s); leaving it out",
+                        bucket, rule["ID"], error)
+    error = put(required + kept)
+    if error is not None:
+        raise ProvisionError(f"S3 bucket {bucket!r}: the store rejected the lifecycle rules "
+                             f"{[r['ID'] for r in required + kept]}: {error}")
+    wanted = {r["ID"] for r in required + kept}
     # Some stores apply lifecycle rules asynchronously; read them back before reporting.
     for _ in range(10):
         applied = client.get_bucket_lifecycle_configuration(Bucket=bucket).get("Rules", [])
-        if {r["ID"] for r in applied} >= {r["ID"] for r in lifecycle_rules(settings, transition)}:
+        if {r["ID"] for r in applied} >= wanted:
             break
         time.sleep(0.5)
     else:
         raise ProvisionError(f"S3 bucket {bucket!r}: lifecycle rules did not apply: {applied}")
-    return {"bucket": bucket, "created": created, "rules": sorted(r["ID"] for r in applied),
-            "transition": transition}
+    return {"bucket": bucket, "created": created, "rules": sorted(wanted), "skipped": skipped}
