@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <iostream>
 
 namespace vigil::tabular {
 
@@ -57,6 +58,19 @@ Status FlagParser::Parse(int argc, char** argv) {
   return Status::OK();
 }
 
+int FlagParser::ParseOrExit(int argc, char** argv) {
+  Status st = Parse(argc, argv);
+  if (help_) {
+    std::cout << Usage();
+    return 0;
+  }
+  if (!st.ok()) {
+    std::cerr << program_ << ": " << st.message() << "\n";
+    return 2;
+  }
+  return -1;
+}
+
 std::string FlagParser::Usage() const {
   std::string out = "usage: " + program_;
   for (const auto& name : order_) {
@@ -99,6 +113,12 @@ Result<double> FlagParser::GetNumber(const std::string& name, double fallback) c
     return Status::Invalid("--" + name + " expects a number, got '" + v + "'");
   }
   return d;
+}
+
+Result<char> ParseDelimiter(const std::string& text) {
+  if (text == "tab" || text == "\\t") return '\t';
+  if (text.size() != 1) return Status::Invalid("--delimiter expects one character (or 'tab'), got '" + text + "'");
+  return text[0];
 }
 
 std::vector<std::string> SplitList(const std::string& text, char sep) {

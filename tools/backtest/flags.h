@@ -34,6 +34,11 @@ class FlagParser {
   Status Parse(int argc, char** argv);
 
   bool help_requested() const { return help_; }
+
+  /// \brief Parse; on --help print the usage to stdout, on an error print it to stderr
+  /// prefixed with the program name. Return the exit code to leave with (0 or 2),
+  /// or -1 when the command should run.
+  int ParseOrExit(int argc, char** argv);
   std::string Usage() const;
 
   bool Has(const std::string& name) const;
@@ -55,6 +60,9 @@ class FlagParser {
   std::map<std::string, std::vector<std::string>> values_;
   bool help_ = false;
 };
+
+/// \brief Parse a --delimiter value: one character, or "tab" / "\\t".
+Result<char> ParseDelimiter(const std::string& text);
 
 /// \brief Split "a,b,c" into its non-empty parts, trimmed of blanks.
 std::vector<std::string> SplitList(const std::string& text, char sep = ',');

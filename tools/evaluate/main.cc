@@ -24,10 +24,7 @@ Result<ev::EvaluateOptions> OptionsFromFlags(const vigil::tabular::FlagParser& f
     o.load.threshold = t;
   }
   if (f.Has("delimiter")) {
-    std::string d = f.Get("delimiter");
-    if (d == "tab" || d == "\\t") d = "\t";
-    if (d.size() != 1) return Status::Invalid("--delimiter expects one character (or 'tab'), got '" + d + "'");
-    o.load.delimiter = d[0];
+    VIGIL_ASSIGN_OR_RAISE(o.load.delimiter, vigil::tabular::ParseDelimiter(f.Get("delimiter")));
   }
   VIGIL_ASSIGN_OR_RAISE(double skip, f.GetNumber("skip-rows", 0));
   if (skip < 0) return Status::Invalid("--skip-rows must be >= 0");
@@ -90,15 +87,7 @@ int Run(int argc, char** argv) {
   f.Value("json", "FILE", "also write the report as JSON to FILE ('-' for stdout instead of the table)");
   f.Bool("per-file", "add one line per file to the table");
 
-  Status st = f.Parse(argc, argv);
-  if (f.help_requested()) {
-    std::cout << f.Usage();
-    return 0;
-  }
-  if (!st.ok()) {
-    std::cerr << "vigil evaluate: " << st.message() << "\n";
-    return 2;
-  }
+  if (int code = f.ParseOrExit(argc, argv); code >= 0) return code;
   Result<ev::EvaluateOptions> options = OptionsFromFlags(f);
   if (!options.ok()) {
     std::cerr << "vigil evaluate: " << options.status().message() << "\n";
