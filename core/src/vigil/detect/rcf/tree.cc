@@ -65,6 +65,11 @@ void RandomCutTree::ReplaceChild(int32_t parent, int32_t old_ref, int32_t new_re
   }
 }
 
+void RandomCutTree::PrefetchBox(int32_t node) const {
+  const float* box = Lo(node);
+  for (int i = 0; i < 2 * stride_; i += 16) __builtin_prefetch(box + i);
+}
+
 void RandomCutTree::RecomputeBox(int32_t node, const PointStore& store) {
   const int32_t l = route_[node].left;
   const int32_t r = route_[node].right;
@@ -90,13 +95,21 @@ uint32_t RandomCutTree::Insert(uint32_t point, const PointStore& store, RcfRando
     root_ = LeafRef(NewLeaf(point, 1));
     return point;
   }
+  // The insertion walks down the path x routes along until a cut separates
+  // it. Find that path first (the routing rows are small and mostly cached)
+  // and prefetch its boxes, so that their cache misses overlap.
   int32_t path[kMaxCapacity];
   bool outside[kMaxCapacity];  // whether x lies outside path[k]'s box
+  int path_length = 0;
+  const int32_t leaf = Descend(x, path, &path_length);
+  for (int k = 0; k < path_length; ++k) PrefetchBox(path[k]);
+  __builtin_prefetch(store.Get(leaf_point_[~leaf]));
+
   int depth = 0;
-  int32_t ref = root_;
   uint32_t kept = point;
   bool grew = true;  // whether the ancestors' boxes must take x in
-  for (;;) {
+  for (;; ++depth) {
+    const int32_t ref = depth < path_length ? path[depth] : leaf;
     const float* lo = LowOf(ref, store);
     const float* hi = HighOf(ref, store);
     if (IsLeaf(ref) && RowsEqual(lo, x, stride_)) {
@@ -106,55 +119,46 @@ uint32_t RandomCutTree::Insert(uint32_t point, const PointStore& store, RcfRando
       break;
     }
     const double gap = GapSum(lo, hi, x, stride_);
-    if (gap > 0.0) {
-      // Draw a cut over the box grown by x, proportionally to side lengths.
-      double total = 0.0;
-      for (int d = 0; d < dims_; ++d) {
-        total += static_cast<double>(std::max(hi[d], x[d])) - std::min(lo[d], x[d]);
-      }
-      double r = rng->NextDouble() * total;
+    // A cut drawn uniformly over the side lengths of the box grown by x
+    // separates x iff it falls in a gap between x and the box. Listing the
+    // gaps before the box's own sides keeps the cut's distribution and lets a
+    // non-separating draw stop here.
+    const double range = IsLeaf(ref) ? 0.0 : range_[ref];
+    double r = gap > 0.0 ? rng->NextDouble() * (gap + range) : gap;
+    if (r < gap) {  // r is uniform over the gaps: find its dimension
       int dim = -1;
-      float cut = 0.0f;
       for (int d = 0; d < dims_; ++d) {
-        const float new_lo = std::min(lo[d], x[d]);
-        const float new_hi = std::max(hi[d], x[d]);
-        const double width = static_cast<double>(new_hi) - new_lo;
+        const double width = std::max(static_cast<double>(lo[d]) - x[d], 0.0) +
+                             std::max(static_cast<double>(x[d]) - hi[d], 0.0);
         if (width <= 0.0) continue;
         dim = d;
-        cut = static_cast<float>(new_lo + r);
         if (r < width) break;
         r -= width;
       }
-      // Keep the cut inside [new_lo, new_hi) despite rounding.
-      const float new_lo = std::min(lo[dim], x[dim]);
-      const float new_hi = std::max(hi[dim], x[dim]);
-      if (cut >= new_hi) cut = std::nextafter(new_hi, new_lo);
-      if (cut < new_lo) cut = new_lo;
-      const float v = x[dim];
-      const bool x_left = v <= cut && cut < lo[dim];
-      const bool x_right = hi[dim] <= cut && cut < v;
-      if (x_left || x_right) {
-        const int32_t node = NewNode();
-        const int32_t leaf = LeafRef(NewLeaf(point, 1));
-        route_[node].dim = static_cast<uint32_t>(dim);
-        route_[node].cut = cut;
-        mass_[node] = MassOf(ref) + 1;
-        route_[node].left = x_left ? leaf : ref;
-        route_[node].right = x_left ? ref : leaf;
-        UnionBox(Lo(node), Hi(node), lo, hi, x, x, stride_);
-        range_[node] = RangeSum(Lo(node), Hi(node), stride_);
-        if (depth == 0) {
-          root_ = node;
-        } else {
-          ReplaceChild(path[depth - 1], ref, node);
-        }
-        break;
+      const bool x_left = x[dim] < lo[dim];
+      float cut;
+      if (x_left) {  // cut in [x, lo)
+        cut = std::max(static_cast<float>(x[dim] + r), x[dim]);
+        if (cut >= lo[dim]) cut = std::nextafter(lo[dim], x[dim]);
+      } else {  // cut in [hi, x)
+        cut = std::max(static_cast<float>(hi[dim] + r), hi[dim]);
+        if (cut >= x[dim]) cut = std::nextafter(x[dim], hi[dim]);
       }
+      const int32_t node = NewNode();
+      const int32_t leaf = LeafRef(NewLeaf(point, 1));
+      route_[node] = {x_left ? leaf : ref, x_left ? ref : leaf, cut, static_cast<uint32_t>(dim)};
+      mass_[node] = MassOf(ref) + 1;
+      UnionBox(Lo(node), Hi(node), lo, hi, x, x, stride_);
+      range_[node] = RangeSum(Lo(node), Hi(node), stride_);
+      if (depth == 0) {
+        root_ = node;
+      } else {
+        ReplaceChild(path[depth - 1], ref, node);
+      }
+      break;
     }
     // IsLeaf(ref) implies gap > 0 and a separating cut, so ref is internal here.
     outside[depth] = gap > 0.0;
-    path[depth++] = ref;
-    ref = Child(ref, x);
   }
   for (int k = 0; k < depth; ++k) {
     const int32_t node = path[k];
@@ -171,6 +175,7 @@ Status RandomCutTree::Delete(uint32_t point, const PointStore& store) {
   int32_t path[kMaxCapacity];
   int depth = 0;
   const int32_t leaf_ref = Descend(store.Get(point), path, &depth);
+  for (int k = depth - 2; k >= 0 && k >= depth - 4; --k) PrefetchBox(path[k]);
   const int32_t leaf = ~leaf_ref;
   if (leaf_point_[leaf] != point) {
     return Status::Internal("rcf tree: point " + std::to_string(point) + " is not in the tree");

@@ -42,6 +42,18 @@ class RandomCutTree {
   /// \brief Return the tree's normalized anomaly score of `x` (stride floats).
   double Score(const float* x, const PointStore& store) const;
 
+  // Scoring in two steps, so that a forest can descend several trees in
+  // lockstep (their cache misses then overlap): from the root, follow
+  // Child() while the reference is an internal node (>= 0) recording the
+  // path; then Prefetch() and ScoreFromPath(). The tree must not be empty.
+  int32_t Child(int32_t node, const float* x) const {
+    const Routing& r = route_[node];
+    return x[r.dim] <= r.cut ? r.left : r.right;
+  }
+  void Prefetch(const int32_t* path, int depth, int32_t leaf, const PointStore& store) const;
+  double ScoreFromPath(const float* x, const int32_t* path, int depth, int32_t leaf,
+                       const PointStore& store) const;
+
   /// \brief Add the tree's normalized directional attribution of `x` to
   /// high/low (dims doubles each) scaled by `scale`; return the tree's score.
   double AddAttribution(const float* x, const PointStore& store, double scale, double* high,
@@ -84,6 +96,7 @@ class RandomCutTree {
   float* Hi(int32_t node) { return Lo(node) + stride_; }
   const float* Lo(int32_t node) const { return box_.data() + static_cast<size_t>(node) * 2 * stride_; }
   const float* Hi(int32_t node) const { return Lo(node) + stride_; }
+  void PrefetchBox(int32_t node) const;
   /// Set the box of `node` to the union of its children's boxes.
   void RecomputeBox(int32_t node, const PointStore& store);
   void ReplaceChild(int32_t parent, int32_t old_ref, int32_t new_ref);
@@ -110,11 +123,6 @@ class RandomCutTree {
     uint32_t dim;
   };
   static_assert(sizeof(Routing) == 16);
-  /// The child of `node` that x goes to.
-  int32_t Child(int32_t node, const float* x) const {
-    const Routing& r = route_[node];
-    return x[r.dim] <= r.cut ? r.left : r.right;
-  }
 
   std::vector<Routing> route_;
   std::vector<uint32_t> mass_;

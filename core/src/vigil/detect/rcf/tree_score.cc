@@ -29,7 +29,19 @@ double RandomCutTree::Score(const float* x, const PointStore& store) const {
   if (root_ == kEmpty) return 0.0;
   int32_t path[kMaxCapacity];
   int depth = 0;
-  const int32_t leaf = ~Descend(x, path, &depth);
+  const int32_t leaf = Descend(x, path, &depth);
+  return ScoreFromPath(x, path, depth, leaf, store);
+}
+
+void RandomCutTree::Prefetch(const int32_t* path, int depth, int32_t leaf, const PointStore& store) const {
+  // The walk up reads the leaf's point and, usually, the boxes of the last few nodes.
+  __builtin_prefetch(store.Get(leaf_point_[~leaf]));
+  for (int k = depth - 1; k >= 0 && k >= depth - 2; --k) PrefetchBox(path[k]);
+}
+
+double RandomCutTree::ScoreFromPath(const float* x, const int32_t* path, int depth, int32_t leaf_ref,
+                                    const PointStore& store) const {
+  const int32_t leaf = ~leaf_ref;
   const uint32_t tree_mass = mass();
   const float* q = store.Get(leaf_point_[leaf]);
   if (RowsEqual(q, x, stride_)) {
