@@ -86,7 +86,10 @@ step_venv() {
 step_binding() {
   [ -f "$ROOT/python/pyproject.toml" ] || { log "binding: no python/pyproject.toml yet, skipped"; return 0; }
   local key
-  key="$(hash_inputs "$ROOT/core" "$ROOT/python" "$ROOT/cmake" "$ROOT/CMakeLists.txt" "$(venv_key)")"
+  # Only the pins the build uses, so a new test dependency does not rebuild C++.
+  key="$(hash_inputs "$ROOT/core" "$ROOT/python" "$ROOT/cmake" "$ROOT/CMakeLists.txt" \
+        "$(grep -iE '^(nanobind|numpy|pyarrow|scikit.build.core)==' "$ROOT/requirements/venv.lock")" \
+        "$("$(python_bin)" -c 'import sys; print(sys.version)')")"
   stamp_ok binding "$key" && return 0
   log "building and installing the vigil binding into the venv"
   CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-2}" run_logged binding \

@@ -325,6 +325,27 @@ def _build(raw: dict, p: Path, environ: Mapping[str, str], home: Path) -> Config
     if not isinstance(env, str) or not env:
         raise ConfigError(f"{p}: env: missing (the environment's name, e.g. local)")
 
+    stack = None
+    st = _Section(p, raw, "stack", required=False)
+    if st.d is not None:
+        def svc(name: str) -> ServicePorts:
+            x = st.section(name)
+            heap = x.get("heap", str, optional=True)
+            if heap is not None and not _HEAP.match(heap):
+                raise x.err("heap", f"must be like 512m or 1g, got {heap!r}")
+            sp_ = ServicePorts(_port(x, "port"), _port(x, "controller_port", True),
+                               _port(x, "console_port", True), heap)
+            x.done()
+            return sp_
+        host = st.get("host", str)
+        stack = StackConfig(host, svc("kafka"), svc("dynamodb"), svc("minio"), svc("airflow"))
+        st.done()
+        ports = [v for v in (stack.kafka.port, stack.kafka.controller_port, stack.dynamodb.port,
+                             stack.minio.port, stack.minio.console_port, stack.airflow.port) if v]
+        if len(set(ports)) != len(ports):
+            raise ConfigError(f"{p}: stack: two services share a port ({sorted(ports)})")
+
+
     k = _Section(p, raw, "kafka")
     bootstrap = k.get("bootstrap", str)
     for hp in bootstrap.split(","):
@@ -391,26 +412,6 @@ def _build(raw: dict, p: Path, environ: Mapping[str, str], home: Path) -> Config
             raise det.err("config", f"no such file: {det_path}")
         det.done()
 
-    stack = None
-    st = _Section(p, raw, "stack", required=False)
-    if st.d is not None:
-        def svc(name: str) -> ServicePorts:
-            x = st.section(name)
-            heap = x.get("heap", str, optional=True)
-            if heap is not None and not _HEAP.match(heap):
-                raise x.err("heap", f"must be like 512m or 1g, got {heap!r}")
-            sp_ = ServicePorts(_port(x, "port"), _port(x, "controller_port", True),
-                               _port(x, "console_port", True), heap)
-            x.done()
-            return sp_
-        host = st.get("host", str)
-        stack = StackConfig(host, svc("kafka"), svc("dynamodb"), svc("minio"), svc("airflow"))
-        st.done()
-        ports = [v for v in (stack.kafka.port, stack.kafka.controller_port, stack.dynamodb.port,
-                             stack.minio.port, stack.minio.console_port, stack.airflow.port) if v]
-        if len(set(ports)) != len(ports):
-            raise ConfigError(f"{p}: stack: two services share a port ({sorted(ports)})")
-
     return Config(env, p, kafka, spark, s3, dynamodb, aws, DetectorConfig(det_path), stack, home)
 
 
@@ -427,7 +428,8 @@ def ensure_local_secrets(home: Path | None = None) -> dict[str, str]:
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         alphabet = string.ascii_letters + string.digits
-        user = "vigil-" + "".join(secrets.choice(string.ascii_lowercase + string.digits) for _ in range(10))
+        # Letters and digits only: DynamoDB Local rejects other access key ids.
+        user = "vigil" + "".join(secrets.choice(string.ascii_lowercase + string.digits) for _ in range(12))
         password = "".join(secrets.choice(alphabet) for _ in range(40))
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as f:

@@ -290,6 +290,10 @@ def airflow_env(cfg: vconfig.Config, paths: Paths) -> dict[str, str]:
         "AIRFLOW__API__PORT": str(st.airflow.port),
         "AIRFLOW__API__BASE_URL": base,
         "AIRFLOW__API__WORKERS": "1",
+        # The scheduler's and triggerer's log servers move with the UI port
+        # (8793 and 8794 for the default 8080), so two stacks can coexist.
+        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(st.airflow.port + 713),
+        "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(st.airflow.port + 714),
         "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
         "VIGIL_HOME": str(paths.home),
         "VIGIL_ROOT": str(ROOT),
