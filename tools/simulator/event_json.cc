@@ -1,0 +1,169 @@
+#include "event_json.h"
+
+#include <charconv>
+#include <cmath>
+
+#include "time_util.h"
+
+namespace vigil::sim {
+namespace {
+
+constexpr std::string_view kMalformedNames[kNumMalformedKinds] = {
+    "invalid_json", "missing_field", "wrong_type", "non_finite", "oversized", "bad_timestamp"};
+
+// Which field a variant changes, chosen per message.
+enum class Field { kEventId, kDeviceId, kTs, kMetrics };
+
+struct Overrides {
+  bool skip[4] = {false, false, false, false};
+  std::string_view raw[4];  // written verbatim instead of the normal value
+  std::string_view metric_raw;   // first metric's value, verbatim
+  std::string_view tags_padding; // extra tag "padding"
+};
+
+void AppendRawEvent(const EventView& e, const Overrides& o, std::string* out) {
+  out->append("{\"schema_version\":1");
+  auto field = [&](Field f, std::string_view name, auto write) {
+    const auto i = static_cast<size_t>(f);
+    if (o.skip[i]) return;
+    out->append(",\"").append(name).append("\":");
+    if (!o.raw[i].empty()) {
+      out->append(o.raw[i]);
+    } else {
+      write();
+    }
+  };
+  field(Field::kEventId, "event_id", [&] { AppendJsonString(e.event_id, out); });
+  field(Field::kDeviceId, "device_id", [&] { AppendJsonString(e.device_id, out); });
+  field(Field::kTs, "ts", [&] {
+    char buf[kRfc3339Size];
+    FormatRfc3339Ms(e.ts_ms, buf);
+    out->push_back('"');
+    out->append(buf, kRfc3339Size);
+    out->push_back('"');
+  });
+  field(Field::kMetrics, "metrics", [&] {
+    out->push_back('{');
+    for (size_t m = 0; m < e.values->size(); ++m) {
+      if (m > 0) out->push_back(',');
+      AppendJsonString((*e.metric_names)[m], out);
+      out->push_back(':');
+      if (m == 0 && !o.metric_raw.empty()) {
+        out->append(o.metric_raw);
+      } else {
+        AppendNumber((*e.values)[m], e.decimals ? (*e.decimals)[m] : -1, out);
+      }
+    }
+    out->push_back('}');
+  });
+  if (!e.device_class.empty() || !e.site.empty() || !o.tags_padding.empty()) {
+    out->append(",\"tags\":{");
+    bool first = true;
+    auto tag = [&](std::string_view k, std::string_view v) {
+      if (v.empty()) return;
+      if (!first) out->push_back(',');
+      first = false;
+      AppendJsonString(k, out);
+      out->push_back(':');
+      AppendJsonString(v, out);
+    };
+    tag("device_class", e.device_class);
+    tag("site", e.site);
+    tag("padding", o.tags_padding);
+    out->push_back('}');
+  }
+  out->push_back('}');
+}
+
+}  // namespace
+
+void AppendJsonString(std::string_view s, std::string* out) {
+  out->push_back('"');
+  for (const char c : s) {
+    if (c == '"' || c == '\\') {
+      out->push_back('\\');
+      out->push_back(c);
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      static constexpr char kHex[] = "0123456789abcdef";
+      out->append("\\u00");
+      out->push_back(kHex[(c >> 4) & 0xF]);
+      out->push_back(kHex[c & 0xF]);
+    } else {
+      out->push_back(c);
+    }
+  }
+  out->push_back('"');
+}
+
+void AppendNumber(double v, int decimals, std::string* out) {
+  char buf[64];
+  std::to_chars_result r;
+  if (decimals >= 0) {
+    r = std::to_chars(buf, buf + sizeof(buf), v, std::chars_format::fixed, decimals);
+  } else {
+    r = std::to_chars(buf, buf + sizeof(buf), v);
+  }
+  // "-0.000" is valid JSON but reads badly; write 0 instead.
+  if (buf[0] == '-' && std::fabs(v) < 0.5 * std::pow(10.0, -std::max(decimals, 0))) {
+    out->append(buf + 1, r.ptr);
+    return;
+  }
+  out->append(buf, r.ptr);
+}
+
+void AppendEventJson(const EventView& e, std::string* out) { AppendRawEvent(e, Overrides{}, out); }
+
+std::string_view MalformedKindName(MalformedKind kind) {
+  return kMalformedNames[static_cast<int>(kind)];
+}
+
+void MakeMalformed(MalformedKind kind, const EventView& e, int64_t oversize_bytes, Rng* rng,
+                   std::string* out) {
+  out->clear();
+  Overrides o;
+  std::string padding;
+  switch (kind) {
+    case MalformedKind::kInvalidJson: {
+      AppendRawEvent(e, o, out);
+      // Cut anywhere before the closing brace: the top-level object never closes.
+      out->resize(static_cast<size_t>(rng->UniformInt(1, static_cast<int64_t>(out->size()) - 2)));
+      return;
+    }
+    case MalformedKind::kMissingField:
+      o.skip[rng->UniformInt(0, 3)] = true;
+      break;
+    case MalformedKind::kWrongType: {
+      static constexpr std::string_view kRaw[4] = {"12345", "true", "[1,2,3]", "\"6.5\""};
+      const auto which = rng->UniformInt(0, 3);
+      if (which == 0) o.raw[static_cast<size_t>(Field::kDeviceId)] = kRaw[0];
+      if (which == 1) o.raw[static_cast<size_t>(Field::kTs)] = kRaw[1];
+      if (which == 2) o.raw[static_cast<size_t>(Field::kMetrics)] = kRaw[2];
+      if (which == 3) o.metric_raw = kRaw[3];
+      break;
+    }
+    case MalformedKind::kNonFinite: {
+      static constexpr std::string_view kTokens[3] = {"NaN", "Infinity", "-Infinity"};
+      o.metric_raw = kTokens[rng->UniformInt(0, 2)];
+      break;
+    }
+    case MalformedKind::kOversized: {
+      AppendRawEvent(e, o, out);
+      const int64_t pad = std::max<int64_t>(1, oversize_bytes - static_cast<int64_t>(out->size()) -
+                                                   static_cast<int64_t>(std::string_view(",\"padding\":\"\"").size()));
+      padding.assign(static_cast<size_t>(pad), 'x');
+      o.tags_padding = padding;
+      out->clear();
+      break;
+    }
+    case MalformedKind::kBadTimestamp: {
+      static constexpr std::string_view kRaw[4] = {
+          "\"2026-02-30T10:00:00.000Z\"", "\"2026-11-23T25:61:00.000Z\"",
+          "\"9999-12-31T23:59:59.999Z\"", "-86400000"};
+      o.raw[static_cast<size_t>(Field::kTs)] = kRaw[rng->UniformInt(0, 3)];
+      break;
+    }
+  }
+  AppendRawEvent(e, o, out);
+}
+
+}  // namespace vigil::sim
