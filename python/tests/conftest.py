@@ -11,7 +11,10 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "jobs"))
+JOBS = str(Path(__file__).resolve().parents[1] / "jobs")
+sys.path.insert(0, JOBS)
+# Spark's Python workers import the job's modules by name: they inherit this.
+os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (JOBS, os.environ.get("PYTHONPATH")) if p)
 
 
 @pytest.fixture
