@@ -1,6 +1,7 @@
 #include "flags.h"
 
 #include <charconv>
+#include <cstdio>
 #include <cmath>
 #include <map>
 #include <string_view>
@@ -28,7 +29,9 @@ Result<double> Real(std::string_view flag, std::string_view v, double lo, double
   double x = 0;
   auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), x);
   if (ec != std::errc() || p != v.data() + v.size() || !std::isfinite(x) || x < lo || x > hi) {
-    return Bad(flag, v, "a number in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
+    char range[64];
+    std::snprintf(range, sizeof(range), "a number in [%g, %g]", lo, hi);
+    return Bad(flag, v, range);
   }
   return x;
 }
