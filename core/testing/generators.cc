@@ -14,6 +14,7 @@ namespace {
 
 // Mark [begin, end) as anomalous if it is free; returns false when it overlaps.
 bool Claim(std::vector<uint8_t>* busy, int64_t begin, int64_t end) {
+  if (begin < 0 || begin >= static_cast<int64_t>(busy->size())) return false;
   end = std::min<int64_t>(end, static_cast<int64_t>(busy->size()));
   for (int64_t i = std::max<int64_t>(0, begin - 20); i < std::min<int64_t>(end + 20, busy->size()); ++i) {
     if ((*busy)[i]) return false;
@@ -40,7 +41,11 @@ LabelledSeries MakeLabelledSeries(const SeriesOptions& o) {
   }
   const int64_t span = o.n - o.warmup - 200;
   if (span <= 0) return s;
-  auto pick = [&](int64_t len) { return o.warmup + static_cast<int64_t>(unif(rng) * (span - len)); };
+  // -1 (rejected by Claim) when the anomaly does not fit.
+  auto pick = [&](int64_t len) -> int64_t {
+    if (len >= span) return -1;
+    return o.warmup + static_cast<int64_t>(unif(rng) * static_cast<double>(span - len));
+  };
   auto sign = [&]() { return unif(rng) < 0.5 ? -1.0 : 1.0; };
   for (int32_t k = 0, tries = 0; k < o.num_shifts && tries < 100; ++tries) {
     const int64_t len = 50 + static_cast<int64_t>(unif(rng) * 100);

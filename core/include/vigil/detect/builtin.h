@@ -53,8 +53,8 @@ struct RobustOptions {
 struct CusumOptions {
   double baseline_halflife = 1000;  ///< points; the in-control level adapts this slowly
   int32_t warmup = 60;
-  double drift = 0.5;      ///< k, in standard deviations
-  double limit = 8;        ///< h: the statistic is reset after exceeding it
+  double drift = 1.0;      ///< k, in standard deviations
+  double limit = 15;       ///< h: the statistic is reset after exceeding it
   double min_std_rel = 1e-3;
   double min_std_abs = 1e-9;
 

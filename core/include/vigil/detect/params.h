@@ -60,6 +60,9 @@ class Params {
   Status AsInt(int64_t* out) const;
   Status AsBool(bool* out) const;
 
+  /// \brief Mark this subtree as read (its settings are checked elsewhere).
+  void MarkAllUsed() const;
+
   /// \brief Invalid naming the first child key nobody read (recursively), e.g. a typo.
   Status CheckAllUsed() const;
 

@@ -24,7 +24,7 @@ Result<O> Parse(const Params& p, F&& read) {
   VIGIL_RETURN_NOT_OK(read(o));
   VIGIL_RETURN_NOT_OK(p.CheckAllUsed());
   Status st = o.Validate();
-  if (!st.ok()) return st.WithContext(p.path());
+  if (!st.ok()) return Status(st.code(), p.path() + "." + st.message());
   return o;
 }
 

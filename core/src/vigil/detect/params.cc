@@ -142,6 +142,13 @@ Status Params::Get(std::string_view key, std::string* out) const {
   return Status::OK();
 }
 
+void Params::MarkAllUsed() const {
+  for (const auto& [k, child] : children_) {
+    used_.insert(k);
+    child.MarkAllUsed();
+  }
+}
+
 Status Params::CheckAllUsed() const {
   for (const auto& k : order_) {
     if (!used_.count(k)) return Status::Invalid(JoinPath(path_, k) + ": unknown key");

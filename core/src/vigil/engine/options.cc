@@ -74,6 +74,7 @@ Status ParseMember(const std::string& name, const Params& section, MemberOptions
       VIGIL_RETURN_NOT_OK(ParseCalibration(*child, &m->calibration));
     } else {
       m->params.Child(key) = *child;
+      child->MarkAllUsed();  // the detector checks its own copy for unknown keys
     }
   }
   return Status::OK();
