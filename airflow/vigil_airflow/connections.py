@@ -14,6 +14,9 @@ the local stack and AWS differ only in configuration:
 The stack launcher exports them into the Airflow processes:
 
     eval "$(python -m vigil_airflow.connections)"
+
+and every task calls :func:`ensure_env` before using a hook, so a connection that the
+environment does not define is derived in the task's own process.
 """
 
 from __future__ import annotations
@@ -57,6 +60,22 @@ def airflow_env(settings: Settings) -> dict[str, str]:
     """Return the ``AIRFLOW_CONN_*`` environment variables that define the connections."""
     return {f"AIRFLOW_CONN_{conn_id.upper()}": json.dumps(conn, sort_keys=True)
             for conn_id, conn in definitions(settings).items()}
+
+
+def ensure_env(settings: Settings) -> list[str]:
+    """Define, in this process, every Vigil connection not defined yet; return the ones set.
+
+    Explicit ``AIRFLOW_CONN_*`` variables (or any other definition the deployment exports)
+    win; this only fills the gaps so a task runs wherever the Vigil configuration resolves.
+    """
+    import os
+
+    added = []
+    for name, value in airflow_env(settings).items():
+        if name not in os.environ:
+            os.environ[name] = value
+            added.append(name)
+    return added
 
 
 def main(argv: list[str] | None = None) -> int:

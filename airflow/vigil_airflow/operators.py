@@ -106,9 +106,9 @@ class StreamSubmitOperator(SparkSubmitOperator):
 
     def execute(self, context: Any) -> dict[str, Any]:
         from vigil_airflow import stream
-        from vigil_airflow.settings import load
+        from vigil_airflow.tasks import _settings
 
-        settings = load()
+        settings = _settings()
         spec = self._load_spec(settings)
         hook = DetachedSparkSubmitHook(
             conn_id=self._conn_id, conf=spec.get("conf"), jars=spec.get("jars"),

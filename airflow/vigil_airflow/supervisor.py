@@ -41,9 +41,9 @@ def check_stream(ti: Any = None) -> str:
     from airflow.providers.amazon.aws.hooks.s3 import S3Hook
     from airflow.providers.apache.kafka.hooks.client import KafkaAdminClientHook
 
-    from vigil_airflow.settings import load
+    from vigil_airflow.tasks import _settings
 
-    settings = load()
+    settings = _settings()
     health = gather(settings, S3Hook(aws_conn_id=AWS_CONN_ID).get_conn(),
                     KafkaAdminClientHook(KAFKA_CONN_ID).get_conn, dt.datetime.now(dt.timezone.utc))
     if ti is not None:

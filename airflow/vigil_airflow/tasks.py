@@ -22,9 +22,12 @@ class CheckFailed(RuntimeError):
 
 
 def _settings():
+    from vigil_airflow.connections import ensure_env
     from vigil_airflow.settings import load
 
-    return load()
+    settings = load()
+    ensure_env(settings)
+    return settings
 
 
 def _s3_hook():
