@@ -10,7 +10,9 @@
 # JUnit XML results: $VIGIL_HOME/test-results/. The last line sums every layer.
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/setup/lib.sh"
-export PYTHONPATH="$ROOT/infra:$ROOT/python/src${PYTHONPATH:+:$PYTHONPATH}"
+# python/src is not on the path: the vigil package (with its compiled _core) is
+# installed into the venv by set-up, and the source tree would shadow it.
+export PYTHONPATH="$ROOT/infra${PYTHONPATH:+:$PYTHONPATH}"
 
 layers=()
 for a in "$@"; do

@@ -279,7 +279,7 @@ def airflow_env(cfg: vconfig.Config, paths: Paths) -> dict[str, str]:
     st = cfg.stack
     base = f"http://{st.host}:{st.airflow.port}"
     home = paths.dir("airflow") / "home"
-    pythonpath = [str(ROOT / "infra"), str(ROOT / "airflow"), str(ROOT / "python" / "src")]
+    pythonpath = [str(ROOT / "infra"), str(ROOT / "airflow")]
     return {
         "AIRFLOW_HOME": str(home),
         "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "airflow" / "dags"),
