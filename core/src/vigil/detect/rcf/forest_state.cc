@@ -45,7 +45,7 @@ enum Field : uint32_t {
   kSamplerSizes = 12,
   kSamplerWeights = 13,  // raw floats
   kSamplerPoints = 14,   // ordinals into the point list
-  kTreeNodes = 15,       // preorder: internal 2*cut_dim, leaf 2*ordinal+1 then mass
+  kTreeNodes = 15,       // preorder: internal 2*cut_dim; leaf 4*ordinal+1, or 4*ordinal+3 then mass
   kTreeCuts = 16,        // raw floats, one per internal node in preorder
 };
 
@@ -123,8 +123,13 @@ Status RandomCutForest::SerializeTo(StateWriter* w) const {
     trees_[t].ToPreorder(&preorder);
     for (const RandomCutTree::NodeSpec& n : preorder) {
       if (n.leaf) {
-        nodes.push_back(2 * static_cast<uint64_t>(ordinal[n.point]) + 1);
-        nodes.push_back(n.mass);
+        const uint64_t code = 4 * static_cast<uint64_t>(ordinal[n.point]);
+        if (n.mass == 1) {
+          nodes.push_back(code + 1);
+        } else {
+          nodes.push_back(code + 3);
+          nodes.push_back(n.mass);
+        }
       } else {
         nodes.push_back(2 * static_cast<uint64_t>(n.cut_dim));
         cuts.push_back(n.cut_value);
@@ -247,12 +252,15 @@ Status RandomCutForest::LoadSamplersAndTrees(StateReader* r, std::vector<uint32_
       RandomCutTree::NodeSpec spec;
       const uint64_t code = nodes[node_pos++];
       if (code & 1) {
-        if (node_pos >= nodes.size()) return Corrupt(where + "tree nodes end early");
-        if ((code >> 1) >= num_points) return Corrupt(where + "leaf refers to a missing point");
-        const uint64_t mass = nodes[node_pos++];
-        if (mass == 0 || mass > n) return Corrupt(where + "leaf mass out of range");
+        if ((code >> 2) >= num_points) return Corrupt(where + "leaf refers to a missing point");
+        uint64_t mass = 1;
+        if (code & 2) {
+          if (node_pos >= nodes.size()) return Corrupt(where + "tree nodes end early");
+          mass = nodes[node_pos++];
+          if (mass < 2 || mass > n) return Corrupt(where + "leaf mass out of range");
+        }
         spec.leaf = true;
-        spec.point = static_cast<uint32_t>(code >> 1);
+        spec.point = static_cast<uint32_t>(code >> 2);
         spec.mass = static_cast<uint32_t>(mass);
       } else {
         if ((code >> 1) >= static_cast<uint64_t>(tree_dims_)) return Corrupt(where + "cut dimension out of range");
