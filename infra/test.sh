@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # infra/test.sh [unit|e2e|airflow|all]: set up what each layer needs, then run it.
 #
-#   unit     C++ build + ctest -L unit, then pytest python/tests (project venv)
+#   unit     C++ build + ctest -L unit, then pytest python/tests and infra/tests
 #   e2e      stack up kafka dynamodb minio, then pytest tests/e2e (project venv)
 #   airflow  stack up (with Airflow), then pytest airflow/tests (Airflow's venv)
 #
@@ -65,6 +65,7 @@ layer_unit() {
         --output-junit "$RESULTS/unit-ctest.xml" </dev/null
   record unit "ctest -L unit" $?
   run_pytest unit "$VENV_PY" python/tests
+  run_pytest unit "$VENV_PY" infra/tests
 }
 
 layer_e2e() {

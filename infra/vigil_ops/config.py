@@ -11,6 +11,7 @@ the Airflow DAGs and the tests.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import os
 import re
 import secrets
@@ -268,7 +269,10 @@ class _Section:
         if key not in self.d or self.d[key] is None:
             if optional:
                 return default
-            raise self.err(key, "missing" if key not in self.d else "must not be null")
+            if key in self.d:
+                raise self.err(key, "must not be null")
+            near = difflib.get_close_matches(key, [str(k) for k in self.d], n=1)
+            raise self.err(key, f"missing (is '{near[0]}' a misspelling of it?)" if near else "missing")
         v = self.d[key]
         if kind is int:
             if isinstance(v, bool) or not isinstance(v, (int, str)):
