@@ -11,7 +11,7 @@ Protocol (the SKAB leaderboard's, as the dataset's README states it):
   scored as SKAB's tsad package does (change points = |diff(prediction)|);
   NAB's own sigmoid rule over the onsets of alarms is printed as well.
 
-    bench/skab/run.py [--skab DIR] [--bin DIR] [--config FILE] [--out DIR] [--json FILE]
+    bench/skab/run.py [--skab DIR] [--bin DIR] [--config FILE] [--out DIR] [--json FILE] [--smooth ALPHA]
 
 The dataset is not part of the repository; --skab defaults to $SKAB_DIR or
 ../shared/datasets/skab beside the repository.
@@ -72,6 +72,7 @@ def main():
     ap.add_argument("--config", help="detector config (default: the built-in default = config/detectors.yaml)")
     ap.add_argument("--out", default="/tmp/vigil-skab", help="where the scored files go (default /tmp/vigil-skab)")
     ap.add_argument("--json", help="write the numbers as JSON here")
+    ap.add_argument("--smooth", type=float, help="also print a what-if: alarms on an EMA (weight ALPHA) of the score")
     args = ap.parse_args()
 
     skab = Path(args.skab)
@@ -121,10 +122,19 @@ def main():
           f"{nn['reward_low_FN']:7.2f}")
     for name, s, lfp, lfn in LEADERBOARD_NAB:
         print(f"  {name:<37}  {s:7.2f} {lfp:7.2f} {lfn:7.2f}")
+    smooth = None
+    if args.smooth:
+        smooth = evaluate(bindir, out, ["--nab-scoring", "skab", "--smooth", str(args.smooth), "--threshold", "0.5"])
+        sp, sn = smooth["point"], smooth["nab"]
+        print(f"\nWhat-if, alarms on EMA(score, alpha {args.smooth}) >= 0.5 (not what the engine emits):")
+        print(f"  F1 {sp['f1']:.2f}  FAR {100 * sp['far']:.2f} %  MAR {100 * sp['mar']:.2f} %  "
+              f"NAB {sn['standard']:.2f} / {sn['reward_low_FP']:.2f} / {sn['reward_low_FN']:.2f}")
     if args.json:
         Path(args.json).write_text(json.dumps({
             "config": config, "files": len(files), "rows": rows, "backtest_seconds": round(elapsed, 2),
-            "point": p, "event": e, "nab_skab": n, "nab_numenta_onsets": nn}, indent=2) + "\n")
+            "point": p, "event": e, "nab_skab": n, "nab_numenta_onsets": nn,
+            "smoothed": smooth and {"alpha": args.smooth, "point": smooth["point"], "nab_skab": smooth["nab"]}},
+            indent=2) + "\n")
     return 0
 
 

@@ -19,9 +19,14 @@ Result<ev::EvaluateOptions> OptionsFromFlags(const vigil::tabular::FlagParser& f
   o.load.timestamp_column = f.Get("timestamp-column");
   o.load.prediction_column = f.Get("prediction-column", o.load.prediction_column);
   o.load.score_column = f.Get("score-column", o.load.score_column);
-  if (f.Has("threshold")) {
-    VIGIL_ASSIGN_OR_RAISE(double t, f.GetNumber("threshold", 0));
+  if (f.Has("threshold") || f.Has("smooth")) {
+    VIGIL_ASSIGN_OR_RAISE(double t, f.GetNumber("threshold", 0.5));
     o.load.threshold = t;
+  }
+  if (f.Has("smooth")) {
+    VIGIL_ASSIGN_OR_RAISE(double a, f.GetNumber("smooth", 1));
+    if (!(a > 0 && a <= 1)) return Status::Invalid("--smooth expects an alpha in (0, 1], got " + f.Get("smooth"));
+    o.load.smooth_alpha = a;
   }
   if (f.Has("delimiter")) {
     VIGIL_ASSIGN_OR_RAISE(o.load.delimiter, vigil::tabular::ParseDelimiter(f.Get("delimiter")));
@@ -75,6 +80,7 @@ int Run(int argc, char** argv) {
   f.Value("prediction-column", "NAME", "predicted 0/1 column (default: is_anomaly)");
   f.Value("score-column", "NAME", "score column used with --threshold (default: anomaly_score)");
   f.Value("threshold", "X", "predict anomalous when the score column is >= X instead of reading is_anomaly");
+  f.Value("smooth", "ALPHA", "what-if: predict when an EMA (weight ALPHA) of the score is >= --threshold (default 0.5)");
   f.Value("timestamp-column", "NAME", "time column (default: timestamp, datetime, ts, time or date)");
   f.Value("delimiter", "C", "CSV delimiter (default: detected)");
   f.Value("skip-rows", "N", "do not score the first N rows of each file (SKAB's leaderboard: 400)");

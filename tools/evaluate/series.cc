@@ -74,6 +74,7 @@ Result<Series> LoadCsv(const std::string& path, const LoadOptions& o) {
 
   Series s;
   s.name = path;
+  std::vector<double> scores;
   int64_t row = 0;
   while (true) {
     VIGIL_ASSIGN_OR_RAISE(bool more, reader->Next());
@@ -85,7 +86,7 @@ Result<Series> LoadCsv(const std::string& path, const LoadOptions& o) {
     s.ts.push_back(ts);
     if (score_col >= 0) {
       VIGIL_ASSIGN_OR_RAISE(double score, reader->Number(score_col));
-      s.predicted.push_back(score >= *o.threshold);
+      scores.push_back(score);
     } else {
       VIGIL_ASSIGN_OR_RAISE(uint8_t p, Flag(*reader, pred_col));
       s.predicted.push_back(p);
@@ -100,6 +101,7 @@ Result<Series> LoadCsv(const std::string& path, const LoadOptions& o) {
     }
     ++row;
   }
+  if (score_col >= 0) s.predicted = ThresholdScores(scores, *o.threshold, o.smooth_alpha);
   return s;
 }
 
@@ -122,6 +124,7 @@ Result<Series> LoadJsonLines(const std::string& path, const LoadOptions& o) {
   Series s;
   s.name = path;
   std::string line;
+  std::vector<double> scores;
   int64_t line_no = 0;
   bool any_cp = false;
   while (std::getline(in, line)) {
@@ -150,7 +153,11 @@ Result<Series> LoadJsonLines(const std::string& path, const LoadOptions& o) {
     const std::string& pkey = o.threshold ? o.score_column : o.prediction_column;
     if (doc[pkey].get(v) != simdjson::SUCCESS) return Status::NotFound(where + ": no '" + pkey + "' field");
     VIGIL_ASSIGN_OR_RAISE(double p, JsonNumber(v, where + ": '" + pkey + "'"));
-    s.predicted.push_back(o.threshold ? p >= *o.threshold : p != 0.0);
+    if (o.threshold) {
+      scores.push_back(p);
+    } else {
+      s.predicted.push_back(p != 0.0);
+    }
     if (!o.labels_from_windows) {
       if (doc[label_key].get(v) != simdjson::SUCCESS) {
         return Status::NotFound(where + ": no '" + label_key + "' field; name the label with --label-column "
@@ -167,6 +174,7 @@ Result<Series> LoadJsonLines(const std::string& path, const LoadOptions& o) {
     }
   }
   if (any_cp) s.changepoint.resize(s.ts.size(), 0);
+  if (o.threshold) s.predicted = ThresholdScores(scores, *o.threshold, o.smooth_alpha);
   return s;
 }
 
@@ -272,6 +280,18 @@ Result<LabelWindows> LoadCsvWindows(const std::string& path) {
 }
 
 }  // namespace
+
+std::vector<uint8_t> ThresholdScores(const std::vector<double>& scores, double threshold,
+                                     std::optional<double> smooth_alpha) {
+  std::vector<uint8_t> out(scores.size());
+  double ema = 0;
+  for (size_t i = 0; i < scores.size(); ++i) {
+    double v = scores[i];
+    if (smooth_alpha) v = ema = *smooth_alpha * v + (1 - *smooth_alpha) * ema;
+    out[i] = v >= threshold;
+  }
+  return out;
+}
 
 Result<Series> LoadSeries(const std::string& path, const LoadOptions& options) {
   std::error_code ec;

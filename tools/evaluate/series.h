@@ -46,6 +46,10 @@ struct LoadOptions {
   /// With a threshold, a row is predicted anomalous when this column is >= it.
   std::string score_column = "anomaly_score";
   std::optional<double> threshold;
+  /// With a threshold: compare an exponential moving average of the score
+  /// (ema = alpha * score + (1 - alpha) * ema, from 0 at each file's start) instead
+  /// of the score itself; a what-if for debounced alarm policies.
+  std::optional<double> smooth_alpha;
   /// Empty: "anomaly", else "label", else "is_anomaly_label". Ignored with a labels file.
   std::string label_column;
   /// Empty: "changepoint" when present. "none": ignore changepoints.
@@ -57,6 +61,10 @@ struct LoadOptions {
   /// The labels come from a windows file, so no label column is needed.
   bool labels_from_windows = false;
 };
+
+/// \brief Return score >= threshold per row, on the score's EMA when `smooth_alpha` is set.
+std::vector<uint8_t> ThresholdScores(const std::vector<double>& scores, double threshold,
+                                     std::optional<double> smooth_alpha);
 
 /// \brief Read a scores file (CSV or JSON lines, chosen by extension).
 Result<Series> LoadSeries(const std::string& path, const LoadOptions& options);

@@ -42,6 +42,13 @@ TEST(Series, ThresholdOverridesThePrediction) {
   EXPECT_EQ(s.predicted, (std::vector<uint8_t>{0, 1, 1, 1}));
 }
 
+TEST(Series, SmoothingDebouncesAlarms) {
+  // One isolated high score does not lift the EMA over the threshold; a sustained run does.
+  const std::vector<double> scores = {0, 1, 0, 0, 1, 1, 1, 1, 0};
+  EXPECT_EQ(ThresholdScores(scores, 0.5, std::nullopt), (std::vector<uint8_t>{0, 1, 0, 0, 1, 1, 1, 1, 0}));
+  EXPECT_EQ(ThresholdScores(scores, 0.5, 0.4), (std::vector<uint8_t>{0, 0, 0, 0, 0, 1, 1, 1, 1}));
+}
+
 TEST(Series, ExplainsMissingColumnsAndBadValues) {
   ASSERT_RAISES_WITH_MESSAGE(NotFound, "no label column",
                              LoadSeries(Write("nolabel.csv", "timestamp,is_anomaly\n2020-01-01,1\n"), {}));
