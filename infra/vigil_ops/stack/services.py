@@ -235,7 +235,7 @@ class MinIO(Service):
 
 class Airflow(Service):
     name = "airflow"
-    start_timeout = 300.0
+    start_timeout = 420.0
     stop_timeout = 40.0
 
     def ports(self):
