@@ -236,8 +236,10 @@ step_airflow_venv() {
   run_logged airflow-venv "$venv/bin/pip" install --disable-pip-version-check --no-input \
       --no-deps -r "$ROOT/requirements/airflow.lock"
   run_logged airflow-venv-check "$venv/bin/pip" check
-  AIRFLOW_HOME="$VIGIL_HOME/airflow" run_logged airflow-version "$venv/bin/airflow" version \
-    || die "the Airflow venv is installed but 'airflow version' fails"
+  local probe_home; probe_home="$(mktemp -d)"
+  AIRFLOW_HOME="$probe_home" run_logged airflow-version "$venv/bin/airflow" version \
+    || { rm -rf "$probe_home"; die "the Airflow venv is installed but 'airflow version' fails"; }
+  rm -rf "$probe_home"
   stamp_set airflow-venv "$key"
 }
 
