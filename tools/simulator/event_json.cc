@@ -21,7 +21,20 @@ struct Overrides {
   std::string_view tags_padding; // extra tag "padding"
 };
 
+void AppendPlain(std::string_view s, std::string* out) {
+  out->push_back('"');
+  out->append(s);
+  out->push_back('"');
+}
+
 void AppendRawEvent(const EventView& e, const Overrides& o, std::string* out) {
+  const auto str = [&](std::string_view s) {
+    if (e.plain_strings) {
+      AppendPlain(s, out);
+    } else {
+      AppendJsonString(s, out);
+    }
+  };
   out->append("{\"schema_version\":1");
   auto field = [&](Field f, std::string_view name, auto write) {
     const auto i = static_cast<size_t>(f);
@@ -33,8 +46,8 @@ void AppendRawEvent(const EventView& e, const Overrides& o, std::string* out) {
       write();
     }
   };
-  field(Field::kEventId, "event_id", [&] { AppendJsonString(e.event_id, out); });
-  field(Field::kDeviceId, "device_id", [&] { AppendJsonString(e.device_id, out); });
+  field(Field::kEventId, "event_id", [&] { str(e.event_id); });
+  field(Field::kDeviceId, "device_id", [&] { str(e.device_id); });
   field(Field::kTs, "ts", [&] {
     char buf[kRfc3339Size];
     FormatRfc3339Ms(e.ts_ms, buf);
@@ -46,7 +59,7 @@ void AppendRawEvent(const EventView& e, const Overrides& o, std::string* out) {
     out->push_back('{');
     for (size_t m = 0; m < e.values->size(); ++m) {
       if (m > 0) out->push_back(',');
-      AppendJsonString((*e.metric_names)[m], out);
+      str((*e.metric_names)[m]);
       out->push_back(':');
       if (m == 0 && !o.metric_raw.empty()) {
         out->append(o.metric_raw);
@@ -63,9 +76,9 @@ void AppendRawEvent(const EventView& e, const Overrides& o, std::string* out) {
       if (v.empty()) return;
       if (!first) out->push_back(',');
       first = false;
-      AppendJsonString(k, out);
+      str(k);
       out->push_back(':');
-      AppendJsonString(v, out);
+      str(v);
     };
     tag("device_class", e.device_class);
     tag("site", e.site);
@@ -78,6 +91,14 @@ void AppendRawEvent(const EventView& e, const Overrides& o, std::string* out) {
 }  // namespace
 
 void AppendJsonString(std::string_view s, std::string* out) {
+  bool plain = true;
+  for (const char c : s) plain &= c != '"' && c != '\\' && static_cast<unsigned char>(c) >= 0x20;
+  if (plain) {  // the common case: one copy
+    out->push_back('"');
+    out->append(s);
+    out->push_back('"');
+    return;
+  }
   out->push_back('"');
   for (const char c : s) {
     if (c == '"' || c == '\\') {

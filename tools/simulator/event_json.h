@@ -27,6 +27,8 @@ struct EventView {
   const std::vector<int>* decimals = nullptr;  ///< digits per metric; null: shortest form
   std::string_view device_class;
   std::string_view site;
+  /// All strings are known to need no escaping (the simulator's own identifiers).
+  bool plain_strings = false;
 };
 
 /// \brief Append `e` as one line of JSON (no newline) to `out`.

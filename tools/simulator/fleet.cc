@@ -11,6 +11,20 @@ namespace {
 
 constexpr size_t kRecentSize = 256;
 
+// event_id = device_id + "-" + the reading number in 12 digits (snprintf is slow here).
+void AppendSequence(const std::string& device, int64_t k, std::string* out) {
+  out->assign(device);
+  char digits[13];
+  auto n = static_cast<uint64_t>(k);
+  for (int i = 11; i >= 0; --i) {
+    digits[i] = static_cast<char>('0' + n % 10);
+    n /= 10;
+  }
+  digits[12] = '\0';
+  out->push_back('-');
+  out->append(digits, 12);
+}
+
 bool ValidRate(double r) { return r >= 0.0 && r <= 1.0; }
 
 }  // namespace
@@ -105,6 +119,7 @@ EventView FleetSimulator::View(const Device& dev, std::string_view event_id,
   e.decimals = &dev.decimals;
   e.device_class = dev.signal.device_class().name;
   e.site = dev.site;
+  e.plain_strings = true;  // dev-NNNNN, plant-N, built-in class and metric names
   return e;
 }
 
@@ -169,9 +184,7 @@ bool FleetSimulator::NextReading(Record* out) {
     return false;
   }
 
-  char seq[16];
-  std::snprintf(seq, sizeof(seq), "-%012lld", static_cast<long long>(k));
-  event_id_.assign(dev.id).append(seq);
+  AppendSequence(dev.id, k, &event_id_);
   out->value.clear();
   AppendEventJson(View(dev, event_id_, ts), &out->value);
   out->key.assign(dev.id);
