@@ -10,7 +10,7 @@ namespace {
 // Load: 0.5 + kDailyAmp * sin(day cycle) + AR(1) wander with sd kArSd.
 constexpr double kDailyAmp = 0.25;
 constexpr double kArPhi = 0.995;
-constexpr double kArSd = 0.006;
+constexpr double kArSd = 0.003;
 constexpr double kMsPerDay = 86400000.0;
 constexpr double kTwoPi = 6.283185307179586;
 
@@ -39,9 +39,9 @@ const std::vector<DeviceClass>& BuildClasses() {
         {"fan_rpm", 600.0, 800.0, 1.0, 6.0, 0.0, 0.0, 2000.0, 2},
         {"airflow_m3h", 1500.0, 2500.0, 1.0, 20.0, 0.0, 0.0, 8000.0, 1}}},
       {"environment",
-       {{"temperature_c", 16.0, 10.0, 0.02, 0.06, 0.0, -40.0, 60.0, 3},
-        {"humidity_pct", 70.0, -30.0, 0.02, 0.3, 0.0, 0.0, 100.0, 2},
-        {"co2_ppm", 420.0, 500.0, 0.05, 5.0, 0.0, 300.0, 5000.0, 1},
+       {{"temperature_c", 16.0, 10.0, 0.02, 0.12, 0.0, -40.0, 60.0, 3},
+        {"humidity_pct", 70.0, -30.0, 0.02, 0.5, 0.0, 0.0, 100.0, 2},
+        {"co2_ppm", 420.0, 500.0, 0.05, 8.0, 0.0, 300.0, 5000.0, 1},
         {"pressure_hpa", 1013.0, 2.0, 0.01, 0.1, 0.0, 900.0, 1100.0, 2},
         {"light_lux", 50.0, 800.0, 1.0, 8.0, 0.0, 0.0, 100000.0, 1},
         {"noise_db", 35.0, 25.0, 1.0, 0.5, 0.0, 0.0, 140.0, 2}}},
