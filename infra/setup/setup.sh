@@ -86,8 +86,12 @@ step_venv() {
 step_binding() {
   [ -f "$ROOT/python/pyproject.toml" ] || { log "binding: no python/pyproject.toml yet, skipped"; return 0; }
   local key
-  # Only the pins the build uses, so a new test dependency does not rebuild C++.
-  key="$(hash_inputs "$ROOT/core" "$ROOT/python" "$ROOT/cmake" "$ROOT/CMakeLists.txt" \
+  # What goes into the wheel (the core library and the binding, not tests or
+  # jobs) and only the pins its build uses, so a new test dependency does not
+  # rebuild C++. The build dir is kept, so a rebuild is incremental.
+  key="$(hash_inputs "$ROOT/core/include" "$ROOT/core/src" "$ROOT/core/CMakeLists.txt" \
+        "$ROOT/python/bindings" "$ROOT/python/src" "$ROOT/python/CMakeLists.txt" "$ROOT/python/pyproject.toml" \
+        "$ROOT/cmake" "$ROOT/CMakeLists.txt" \
         "$(grep -iE '^(nanobind|numpy|pyarrow|scikit.build.core)==' "$ROOT/requirements/venv.lock")" \
         "$("$(python_bin)" -c 'import sys; print(sys.version)')")"
   stamp_ok binding "$key" && return 0
