@@ -112,7 +112,7 @@ class StreamSubmitOperator(SparkSubmitOperator):
         spec = self._load_spec(settings)
         hook = DetachedSparkSubmitHook(
             conn_id=self._conn_id, conf=spec.get("conf"), jars=spec.get("jars"),
-            py_files=spec.get("py_files"), files=spec.get("files"), name=self._name,
+            py_files=spec.get("py_files"), files=spec.get("files"), name=self.name,
             application_args=spec.get("application_args"), env_vars=spec.get("env"),
             driver_memory=spec.get("driver_memory"), verbose=False)
         self._hook = hook

@@ -57,9 +57,15 @@ def ensure_topic(admin_hook: Any, topic: str, partitions: int, replication: int,
                     incremental_operation=AlterConfigOpType.SET)])
     for future in admin.incremental_alter_configs([resource]).values():
         future.result(timeout=KAFKA_TIMEOUT_S)
+    # The broker applies a config change asynchronously: read it back until it shows.
     check = ConfigResource(ResourceType.TOPIC, topic)
-    configs = next(iter(admin.describe_configs([check]).values())).result(timeout=KAFKA_TIMEOUT_S)
-    actual = int(configs["retention.ms"].value)
+    deadline = time.monotonic() + KAFKA_TIMEOUT_S
+    while True:
+        configs = next(iter(admin.describe_configs([check]).values())).result(timeout=KAFKA_TIMEOUT_S)
+        actual = int(configs["retention.ms"].value)
+        if actual == retention_ms or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
     if actual != retention_ms:
         raise ProvisionError(f"Kafka topic {topic!r}: retention.ms is {actual} after setting "
                              f"{retention_ms}")

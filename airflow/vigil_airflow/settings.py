@@ -206,6 +206,7 @@ def _as_mapping(cfg: Any) -> Mapping[str, Any]:
 _ENV_OVERRIDES = {
     "VIGIL_ALERT_WEBHOOK": "alert_webhook",
     "VIGIL_STREAM_STALE_AFTER_S": "stream_stale_after_s",
+    "VIGIL_STREAM_START_TIMEOUT_S": "stream_start_timeout_s",
     "VIGIL_MAX_CONSUMER_LAG": "max_consumer_lag",
     "VIGIL_MAX_OUTPUT_AGE_H": "max_output_age_h",
 }
