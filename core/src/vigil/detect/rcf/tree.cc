@@ -70,6 +70,29 @@ void RandomCutTree::PrefetchBox(int32_t node) const {
   for (int i = 0; i < 2 * stride_; i += 16) __builtin_prefetch(box + i);
 }
 
+bool RandomCutTree::ShrinkBox(int32_t node, const float* x, const PointStore& store) {
+  float* lo = Lo(node);
+  float* hi = Hi(node);
+  if (!OnBoundary(lo, hi, x, dims_)) return false;
+  const int32_t l = route_[node].left;
+  const int32_t r = route_[node].right;
+  bool changed = false;
+  for (int d = 0; d < dims_; ++d) {
+    if (x[d] == lo[d]) {
+      const float v = std::min(LowOf(l, store)[d], LowOf(r, store)[d]);
+      changed |= v != lo[d];
+      lo[d] = v;
+    }
+    if (x[d] == hi[d]) {
+      const float v = std::max(HighOf(l, store)[d], HighOf(r, store)[d]);
+      changed |= v != hi[d];
+      hi[d] = v;
+    }
+  }
+  if (changed) range_[node] = RangeSum(lo, hi, stride_);
+  return changed;
+}
+
 void RandomCutTree::RecomputeBox(int32_t node, const PointStore& store) {
   const int32_t l = route_[node].left;
   const int32_t r = route_[node].right;
@@ -198,19 +221,14 @@ Status RandomCutTree::Delete(uint32_t point, const PointStore& store) {
     ReplaceChild(path[depth - 2], parent, sibling);
   }
   free_nodes_.push_back(parent);
-  // A box shrinks only if the removed point was on its boundary; once a box
-  // is unchanged, so are all boxes above it.
+  // A box shrinks only where the removed point was on its boundary; once a
+  // box is unchanged, so are all boxes above it.
   const float* x = store.Get(point);
   bool shrinking = true;
   for (int k = depth - 2; k >= 0; --k) {
     const int32_t node = path[k];
     --mass_[node];
-    if (!shrinking) continue;
-    if (!OnBoundary(Lo(node), Hi(node), x, dims_)) {
-      shrinking = false;
-      continue;
-    }
-    RecomputeBox(node, store);
+    if (shrinking) shrinking = ShrinkBox(node, x, store);
   }
   return Status::OK();
 }

@@ -97,6 +97,9 @@ class RandomCutTree {
   const float* Lo(int32_t node) const { return box_.data() + static_cast<size_t>(node) * 2 * stride_; }
   const float* Hi(int32_t node) const { return Lo(node) + stride_; }
   void PrefetchBox(int32_t node) const;
+  /// After x left the subtree of `node`, shrink its box where x was on the
+  /// boundary (to the union of the children's boxes); return whether it changed.
+  bool ShrinkBox(int32_t node, const float* x, const PointStore& store);
   /// Set the box of `node` to the union of its children's boxes.
   void RecomputeBox(int32_t node, const PointStore& store);
   void ReplaceChild(int32_t parent, int32_t old_ref, int32_t new_ref);
