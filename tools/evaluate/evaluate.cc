@@ -1,10 +1,12 @@
 #include "evaluate/evaluate.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <limits>
 
 namespace vigil::evaluate {
 namespace {
@@ -75,6 +77,7 @@ Result<Report> Evaluate(const std::vector<std::string>& inputs, const EvaluateOp
   }
   Report report;
   report.options = options;
+  std::vector<Series> kept;  // for the threshold sweep
   for (const std::string& path : files) {
     VIGIL_ASSIGN_OR_RAISE(Series s, LoadSeries(path, load));
     if (windows) {
@@ -98,12 +101,46 @@ Result<Report> Evaluate(const std::vector<std::string>& inputs, const EvaluateOp
     report.events.Add(f.events);
     report.nab.Add(f.nab);
     report.files.push_back(std::move(f));
+    if (options.nab_sweep) {
+      if (s.score.empty()) {
+        return Status::NotFound(path + ": no '" + load.score_column + "' column to sweep NAB thresholds over");
+      }
+      kept.push_back(std::move(s));
+    }
   }
+  if (options.nab_sweep) report.nab_optimized = SweepNabThreshold(std::move(kept), options.nab);
   if (report.files.empty()) {
     return Status::Invalid("no rows left to evaluate after skipping " + std::to_string(options.skip_rows) +
                            " rows of each file");
   }
   return report;
+}
+
+std::vector<NabOptimum> SweepNabThreshold(std::vector<Series> series, const NabOptions& options,
+                                          size_t max_candidates) {
+  std::vector<double> all;
+  for (const Series& s : series) all.insert(all.end(), s.score.begin(), s.score.end());
+  std::sort(all.begin(), all.end());
+  all.erase(std::unique(all.begin(), all.end()), all.end());
+  std::vector<double> candidates;
+  if (all.size() <= max_candidates) {
+    candidates = all;
+  } else {
+    for (size_t k = 0; k < max_candidates; ++k) candidates.push_back(all[k * (all.size() - 1) / (max_candidates - 1)]);
+  }
+  candidates.push_back(std::numeric_limits<double>::infinity());  // the null detector
+  std::vector<NabOptimum> best(kNabProfiles.size(), NabOptimum{0, -std::numeric_limits<double>::infinity()});
+  for (double t : candidates) {
+    NabTotals total;
+    for (Series& s : series) {
+      for (size_t i = 0; i < s.size(); ++i) s.predicted[i] = s.score[i] >= t;
+      total.Add(ScoreNab(s, options));
+    }
+    for (size_t p = 0; p < kNabProfiles.size(); ++p) {
+      if (total.Normalized(p) > best[p].score) best[p] = {t, total.Normalized(p)};
+    }
+  }
+  return best;
 }
 
 namespace {
@@ -208,6 +245,14 @@ std::string FormatTable(const Report& r, bool per_file) {
     out += "  " + std::string(kNabProfiles[p].name) + std::string(15 - kNabProfiles[p].name.size(), ' ') +
            Fmt("%7.2f", r.nab.Normalized(p)) + "\n";
   }
+  if (!r.nab_optimized.empty()) {
+    out += "NAB with the threshold on the score optimised per profile (NAB's protocol):\n";
+    for (size_t p = 0; p < r.nab_optimized.size(); ++p) {
+      out += "  " + std::string(kNabProfiles[p].name) + std::string(15 - kNabProfiles[p].name.size(), ' ') +
+             Fmt("%7.2f", r.nab_optimized[p].score) + "  at score >= " + Fmt("%.6g", r.nab_optimized[p].threshold) +
+             "\n";
+    }
+  }
   if (per_file) {
     out += "\nfile                                         rows     F1   FAR %   MAR %  NAB std\n";
     for (const FileReport& f : r.files) {
@@ -234,6 +279,16 @@ std::string FormatJson(const Report& r) {
          ", \"position\": \"" + std::string(PositionName(o.nab.position)) + "\", \"probation\": " +
          Fmt("%g", o.nab.probation) + "},\n";
   out += "  \"nab\": " + NabJson(r.nab) + ",\n";
+  if (!r.nab_optimized.empty()) {
+    out += "  \"nab_optimized\": {";
+    for (size_t p = 0; p < r.nab_optimized.size(); ++p) {
+      const double t = r.nab_optimized[p].threshold;
+      out += std::string(p ? ", " : "") + "\"" + std::string(kNabProfiles[p].name) + "\": {\"score\": " +
+             Fmt("%.4f", r.nab_optimized[p].score) + ", \"threshold\": " +
+             (std::isinf(t) ? std::string("null") : Fmt("%.6g", t)) + "}";
+    }
+    out += "},\n";
+  }
   out += "  \"per_file\": [";
   for (size_t i = 0; i < r.files.size(); ++i) {
     const FileReport& f = r.files[i];

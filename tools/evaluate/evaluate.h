@@ -28,6 +28,15 @@ struct EvaluateOptions {
   size_t skip_rows = 0;
   /// Files whose path contains any of these are left out (directory expansion only).
   std::vector<std::string> exclude;
+  /// Also find, per NAB profile, the score threshold that maximises the NAB score over
+  /// all files (NAB's own protocol optimises it per detector); needs a score column.
+  bool nab_sweep = false;
+};
+
+/// \brief The best threshold of one NAB profile and the score it reaches.
+struct NabOptimum {
+  double threshold = 0;
+  double score = 0;
 };
 
 struct FileReport {
@@ -44,8 +53,15 @@ struct Report {
   Confusion point;
   EventCounts events;
   NabTotals nab;
+  /// Set with EvaluateOptions::nab_sweep; one entry per kNabProfiles entry.
+  std::vector<NabOptimum> nab_optimized;
   EvaluateOptions options;
 };
+
+/// \brief For each NAB profile, the threshold on `score` that maximises the normalised
+/// NAB score summed over `series` (candidates: up to `max_candidates` score quantiles).
+std::vector<NabOptimum> SweepNabThreshold(std::vector<Series> series, const NabOptions& options,
+                                          size_t max_candidates = 200);
 
 /// \brief Expand `inputs` (files, or directories searched recursively for .csv,
 /// .jsonl and .ndjson files, sorted) into the list of files to evaluate.

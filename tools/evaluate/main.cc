@@ -62,6 +62,7 @@ Result<ev::EvaluateOptions> OptionsFromFlags(const vigil::tabular::FlagParser& f
   else if (pos == "center") o.nab.position = ev::WindowPosition::kCenter;
   else if (pos == "left") o.nab.position = ev::WindowPosition::kLeft;
   else return Status::Invalid("--nab-window-position must be right, center or left, got '" + pos + "'");
+  o.nab_sweep = f.GetBool("nab-sweep");
   VIGIL_ASSIGN_OR_RAISE(o.nab.probation, f.GetNumber("nab-probation", o.nab.probation));
   if (o.nab.probation < 0 || o.nab.probation >= 1) return Status::Invalid("--nab-probation must be in [0, 1)");
   return o;
@@ -90,6 +91,7 @@ int Run(int argc, char** argv) {
   f.Value("nab-window", "DURATION", "window around each changepoint (default 60s)");
   f.Value("nab-window-position", "right|center|left", "where the window lies from the changepoint (default right)");
   f.Value("nab-probation", "FRACTION", "unscored head of each file for nab scoring (default 0.15, max 750 rows)");
+  f.Bool("nab-sweep", "also report NAB with the score threshold optimised per profile, as NAB does");
   f.Value("json", "FILE", "also write the report as JSON to FILE ('-' for stdout instead of the table)");
   f.Bool("per-file", "add one line per file to the table");
 

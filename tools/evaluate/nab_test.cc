@@ -169,3 +169,4 @@ TEST(Nab, TotalsAddBeforeNormalising) {
 
 }  // namespace
 }  // namespace vigil::evaluate
+

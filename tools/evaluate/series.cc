@@ -50,6 +50,7 @@ Result<Series> LoadCsv(const std::string& path, const LoadOptions& o) {
     VIGIL_ASSIGN_OR_RAISE(score_col, reader->ColumnIndex(o.score_column));
   } else {
     VIGIL_ASSIGN_OR_RAISE(pred_col, reader->ColumnIndex(o.prediction_column));
+    score_col = reader->FindColumn({o.score_column});  // optional: for NAB's threshold sweep
   }
   int label_col = -1;
   if (!o.labels_from_windows) {
@@ -74,7 +75,6 @@ Result<Series> LoadCsv(const std::string& path, const LoadOptions& o) {
 
   Series s;
   s.name = path;
-  std::vector<double> scores;
   int64_t row = 0;
   while (true) {
     VIGIL_ASSIGN_OR_RAISE(bool more, reader->Next());
@@ -86,8 +86,9 @@ Result<Series> LoadCsv(const std::string& path, const LoadOptions& o) {
     s.ts.push_back(ts);
     if (score_col >= 0) {
       VIGIL_ASSIGN_OR_RAISE(double score, reader->Number(score_col));
-      scores.push_back(score);
-    } else {
+      s.score.push_back(score);
+    }
+    if (pred_col >= 0) {
       VIGIL_ASSIGN_OR_RAISE(uint8_t p, Flag(*reader, pred_col));
       s.predicted.push_back(p);
     }
@@ -101,7 +102,7 @@ Result<Series> LoadCsv(const std::string& path, const LoadOptions& o) {
     }
     ++row;
   }
-  if (score_col >= 0) s.predicted = ThresholdScores(scores, *o.threshold, o.smooth_alpha);
+  if (o.threshold) s.predicted = ThresholdScores(s.score, *o.threshold, o.smooth_alpha);
   return s;
 }
 
@@ -124,7 +125,6 @@ Result<Series> LoadJsonLines(const std::string& path, const LoadOptions& o) {
   Series s;
   s.name = path;
   std::string line;
-  std::vector<double> scores;
   int64_t line_no = 0;
   bool any_cp = false;
   while (std::getline(in, line)) {
@@ -154,9 +154,13 @@ Result<Series> LoadJsonLines(const std::string& path, const LoadOptions& o) {
     if (doc[pkey].get(v) != simdjson::SUCCESS) return Status::NotFound(where + ": no '" + pkey + "' field");
     VIGIL_ASSIGN_OR_RAISE(double p, JsonNumber(v, where + ": '" + pkey + "'"));
     if (o.threshold) {
-      scores.push_back(p);
+      s.score.push_back(p);
     } else {
       s.predicted.push_back(p != 0.0);
+      if (doc[o.score_column].get(v) == simdjson::SUCCESS) {
+        VIGIL_ASSIGN_OR_RAISE(double sc, JsonNumber(v, where + ": '" + o.score_column + "'"));
+        s.score.push_back(sc);
+      }
     }
     if (!o.labels_from_windows) {
       if (doc[label_key].get(v) != simdjson::SUCCESS) {
@@ -174,7 +178,8 @@ Result<Series> LoadJsonLines(const std::string& path, const LoadOptions& o) {
     }
   }
   if (any_cp) s.changepoint.resize(s.ts.size(), 0);
-  if (o.threshold) s.predicted = ThresholdScores(scores, *o.threshold, o.smooth_alpha);
+  if (o.threshold) s.predicted = ThresholdScores(s.score, *o.threshold, o.smooth_alpha);
+  if (s.score.size() != s.ts.size()) s.score.clear();  // only some lines had a score
   return s;
 }
 
@@ -343,6 +348,7 @@ void SkipRows(size_t rows, Series* s) {
   };
   drop(s->ts);
   drop(s->predicted);
+  drop(s->score);
   drop(s->label);
   drop(s->changepoint);
 }

@@ -31,6 +31,8 @@ struct Series {
   /// Epoch milliseconds; row index x 1000 when the file has no timestamp column.
   std::vector<int64_t> ts;
   std::vector<uint8_t> predicted;
+  /// The score column (anomaly_score) when the file has one, else empty.
+  std::vector<double> score;
   std::vector<uint8_t> label;
   /// Changepoint markup (SKAB); empty when the file has no such column.
   std::vector<uint8_t> changepoint;

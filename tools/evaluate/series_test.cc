@@ -130,6 +130,24 @@ TEST(Evaluate, AddsUpFilesFromADirectory) {
   ASSERT_RAISES_WITH_MESSAGE(Invalid, "no rows left", Evaluate({dir}, o));
 }
 
+TEST(Evaluate, SweepFindsTheThresholdThatSeparates) {
+  // Scores 0.9 inside the labelled window, 0.6 on one row outside it, 0.1 elsewhere:
+  // a threshold of 0.9 (or anything in (0.6, 0.9]) is perfect; 0.6 adds a false positive.
+  Series s;
+  for (int i = 0; i < 100; ++i) {
+    s.ts.push_back(i * 1000);
+    s.label.push_back(i >= 40 && i <= 49);
+    s.score.push_back(i >= 40 && i <= 49 ? 0.9 : (i == 70 ? 0.6 : 0.1));
+    s.predicted.push_back(0);
+  }
+  NabOptions o;
+  o.probation = 0;
+  std::vector<NabOptimum> best = SweepNabThreshold({s}, o);
+  ASSERT_EQ(best.size(), 3u);
+  EXPECT_DOUBLE_EQ(best[0].threshold, 0.9);
+  EXPECT_NEAR(best[0].score, 100.0, 1e-9);
+}
+
 TEST(Evaluate, ParsesDurations) {
   ASSERT_OK_AND_ASSIGN(int64_t a, ParseDurationMillis("60s"));
   EXPECT_EQ(a, 60'000);
