@@ -87,6 +87,17 @@ def two_devices_jsonl():
     (HERE / "two_devices" / "input.jsonl").write_text("\n".join(lines) + "\n")
 
 
+def heartbeat_gap():
+    # A sensor reporting every 10 s goes silent for 15 minutes before row 300.
+    rng = random.Random(6)
+    rows = ["timestamp,temperature"]
+    t = T0
+    for i in range(400):
+        t += 900 if i == 300 else 10
+        rows.append(f"{t},{21.0 + rng.gauss(0, 0.2):.3f}")
+    (HERE / "heartbeat_gap" / "input.csv").write_text("\n".join(rows) + "\n")
+
+
 if __name__ == "__main__":
-    for f in (spike, level_shift, labels_are_not_inputs, stuck_sensor, two_devices_jsonl):
+    for f in (spike, level_shift, labels_are_not_inputs, stuck_sensor, two_devices_jsonl, heartbeat_gap):
         f()
