@@ -12,7 +12,7 @@ namespace {
 class EwmaDetector final : public internal::UnivariateBase<EwmaDetector> {
  public:
   EwmaDetector(const EwmaOptions& o, const DetectorContext&)
-      : o_(o), alpha_(internal::AlphaFromHalflife(o.halflife)) {}
+      : o_(o), alpha_(internal::AlphaFromHalflife(o.halflife)), clip2_(o.clip * o.clip) {}
 
   std::string_view type_name() const override { return "ewma"; }
   bool warm() const override { return stats_.n >= static_cast<uint64_t>(o_.warmup); }
@@ -22,12 +22,29 @@ class EwmaDetector final : public internal::UnivariateBase<EwmaDetector> {
     return std::fabs(x - stats_.mean) / stats_.Std(o_.min_std_rel, o_.min_std_abs);
   }
 
+  // Keeps the sqrt off the loop-carried dependency chain: clipping is decided
+  // on squares, so the next point waits only for the cheap update.
+  double DoScoreAndUpdate(double x, int64_t) {
+    double score = 0.0;
+    if (warm()) {
+      const double v2 = stats_.FlooredVar(o_.min_std_rel, o_.min_std_abs);
+      const double diff = x - stats_.mean;
+      score = std::fabs(diff) / std::sqrt(v2);
+      if (diff * diff > clip2_ * v2 && o_.clip > 0) {
+        const double sd = std::sqrt(v2);
+        x = std::clamp(x, stats_.mean - o_.clip * sd, stats_.mean + o_.clip * sd);
+      }
+    }
+    stats_.Add(x, alpha_);
+    return score;
+  }
+
   void DoUpdate(double x, int64_t) {
     if (o_.clip > 0 && warm()) {
       // Learn outliers as if they were at the edge of the band, so one spike
       // does not inflate the variance for the next halflife points.
-      const double lim = o_.clip * stats_.Std(o_.min_std_rel, o_.min_std_abs);
-      x = std::clamp(x, stats_.mean - lim, stats_.mean + lim);
+      const double sd = stats_.Std(o_.min_std_rel, o_.min_std_abs);
+      x = std::clamp(x, stats_.mean - o_.clip * sd, stats_.mean + o_.clip * sd);
     }
     stats_.Add(x, alpha_);
   }
@@ -51,6 +68,7 @@ class EwmaDetector final : public internal::UnivariateBase<EwmaDetector> {
  private:
   EwmaOptions o_;
   double alpha_;
+  double clip2_;
   internal::EwmaStats stats_;
 };
 

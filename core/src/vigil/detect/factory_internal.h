@@ -51,11 +51,7 @@ class UnivariateBase : public Detector {
   int32_t dims() const override { return 1; }
   double ScoreTrusted(const Point& p) const override { return Self().DoScore(p.values[0], p.ts_ms); }
   void UpdateTrusted(const Point& p) override { Self().DoUpdate(p.values[0], p.ts_ms); }
-  double ScoreAndUpdateTrusted(const Point& p) override {
-    const double s = Self().DoScore(p.values[0], p.ts_ms);
-    Self().DoUpdate(p.values[0], p.ts_ms);
-    return s;
-  }
+  double ScoreAndUpdateTrusted(const Point& p) override { return Fused(p.values[0], p.ts_ms); }
   Status ScoreAndUpdateBatch(std::span<const double> xs, std::span<const int64_t> ts,
                              std::span<double> scores) override {
     if (scores.size() != xs.size() || (!ts.empty() && ts.size() != xs.size())) {
@@ -64,18 +60,29 @@ class UnivariateBase : public Detector {
     for (double x : xs) {
       if (!std::isfinite(x)) return Status::Invalid(std::string(type_name()) + ": non-finite value");
     }
-    D& self = static_cast<D&>(*this);
     const size_t n = xs.size();
-    for (size_t i = 0; i < n; ++i) {
-      const int64_t t = ts.empty() ? 0 : ts[i];
-      scores[i] = self.DoScore(xs[i], t);
-      self.DoUpdate(xs[i], t);
+    if (ts.empty()) {
+      for (size_t i = 0; i < n; ++i) scores[i] = Fused(xs[i], 0);
+    } else {
+      for (size_t i = 0; i < n; ++i) scores[i] = Fused(xs[i], ts[i]);
     }
     return Status::OK();
   }
   int64_t memory_bytes() const override { return sizeof(D); }
 
  private:
+  // Score then learn; a detector may fuse both (sharing e.g. one sqrt) by
+  // defining DoScoreAndUpdate, which must return exactly DoScore's value.
+  double Fused(double x, int64_t t) {
+    D& self = static_cast<D&>(*this);
+    if constexpr (requires { self.DoScoreAndUpdate(x, t); }) {
+      return self.DoScoreAndUpdate(x, t);
+    } else {
+      const double s = self.DoScore(x, t);
+      self.DoUpdate(x, t);
+      return s;
+    }
+  }
   const D& Self() const { return static_cast<const D&>(*this); }
   D& Self() { return static_cast<D&>(*this); }
 };
@@ -95,16 +102,20 @@ struct EwmaStats {
       n = 1;
       return;
     }
-    const double a = std::max(alpha, 1.0 / static_cast<double>(n + 1));
+    // max(alpha, 1/(n+1)) without a division once n is past the warm-up weights.
+    const double a = static_cast<double>(n + 1) * alpha >= 1.0 ? alpha : 1.0 / static_cast<double>(n + 1);
     const double diff = x - mean;
     const double incr = a * diff;
     mean += incr;
     var = (1 - a) * (var + diff * incr);
     ++n;
   }
-  double Std(double min_rel, double min_abs) const {
-    return std::max({std::sqrt(var), min_rel * std::fabs(mean), min_abs});
+  /// \brief The variance floored at (min_rel * |mean|)^2 and min_abs^2.
+  double FlooredVar(double min_rel, double min_abs) const {
+    const double rel = min_rel * mean;
+    return std::max({var, rel * rel, min_abs * min_abs});
   }
+  double Std(double min_rel, double min_abs) const { return std::sqrt(FlooredVar(min_rel, min_abs)); }
   void Write(StateWriter* w, uint32_t first_id) const {
     w->WriteDouble(first_id, mean);
     w->WriteDouble(first_id + 1, var);

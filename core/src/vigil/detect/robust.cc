@@ -29,7 +29,7 @@ double Median(std::vector<double> v) {
 
 class RobustDetector final : public internal::UnivariateBase<RobustDetector> {
  public:
-  RobustDetector(const RobustOptions& o, const DetectorContext&) : o_(o) {}
+  RobustDetector(const RobustOptions& o, const DetectorContext&) : o_(o), mad_rate_(o.rate / kMadToStd) {}
 
   std::string_view type_name() const override { return "robust"; }
   bool warm() const override { return seeded_; }
@@ -43,23 +43,47 @@ class RobustDetector final : public internal::UnivariateBase<RobustDetector> {
     return std::fabs(x - median_) / Scale();
   }
 
+  double DoScoreAndUpdate(double x, int64_t t) {
+    if (!seeded_) {
+      DoUpdate(x, t);
+      return 0.0;
+    }
+    const double scale = Scale();
+    const double score = std::fabs(x - median_) / scale;
+    Track(x);
+    Step(x, scale);
+    return score;
+  }
+
   void DoUpdate(double x, int64_t) {
+    if (!seeded_) {
+      Track(x);
+      buffer_.push_back(x);
+      if (static_cast<int32_t>(buffer_.size()) >= o_.warmup) Seed();
+      return;
+    }
+    const double scale = Scale();
+    Track(x);
+    Step(x, scale);
+  }
+
+  // Resolution: the smallest non-zero step between consecutive readings.
+  void Track(double x) {
     if (has_last_ && x != last_) {
       const double step = std::fabs(x - last_);
       resolution_ = resolution_ == 0 ? step : std::min(resolution_, step);
     }
     last_ = x;
     has_last_ = true;
-    if (!seeded_) {
-      buffer_.push_back(x);
-      if (static_cast<int32_t>(buffer_.size()) >= o_.warmup) Seed();
-      return;
-    }
-    const double scale = Scale();
+  }
+
+  // One stochastic-approximation step of the median and the MAD, with the
+  // scale measured before this point (as scoring saw it).
+  void Step(double x, double scale) {
     const double step = o_.rate * scale;
     median_ += x > median_ ? step : (x < median_ ? -step : 0.0);
     const double d = std::fabs(x - median_);
-    const double mad_step = o_.rate * scale / kMadToStd;
+    const double mad_step = mad_rate_ * scale;
     mad_ += d > mad_ ? mad_step : (d < mad_ ? -mad_step : 0.0);
     if (mad_ < 0) mad_ = 0;
   }
@@ -114,6 +138,7 @@ class RobustDetector final : public internal::UnivariateBase<RobustDetector> {
   }
 
   RobustOptions o_;
+  double mad_rate_;
   double median_ = 0;
   double mad_ = 0;
   double resolution_ = 0;
