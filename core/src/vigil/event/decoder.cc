@@ -162,7 +162,7 @@ class DecoderImpl final : public Decoder {
     for (auto field_result : obj) {
       od::field field;
       std::string_view key;
-      if (std::move(field_result).get(field) || field.unescaped_key().get(key)) {
+      if (std::move(field_result).get(field) || !KeyOf(field, &key)) {
         return fail(RejectReason::kMalformedJson, "malformed object");
       }
       od::value v = field.value();
@@ -188,6 +188,20 @@ class DecoderImpl final : public Decoder {
     const char* trailing = nullptr;
     if (!doc.current_location().get(trailing)) return fail(RejectReason::kMalformedJson, "trailing content after the object");
     return true;
+  }
+
+  // The key of a field without copying it when it has no escapes (the usual
+  // case): the raw bytes up to the closing quote are the key. Keys with a
+  // backslash are unescaped into the parser's string buffer.
+  static bool KeyOf(od::field& field, std::string_view* out) {
+    const char* raw = field.key().raw();
+    const char* end = raw;
+    while (*end != '"' && *end != '\\') ++end;
+    if (*end == '"') {
+      *out = std::string_view(raw, static_cast<size_t>(end - raw));
+      return true;
+    }
+    return !field.unescaped_key().get(*out);
   }
 
   static bool WrongType(simdjson::error_code err, std::string_view key, const char* want, RejectReason* reason,
@@ -243,7 +257,7 @@ class DecoderImpl final : public Decoder {
     for (auto field_result : m) {
       od::field field;
       std::string_view name;
-      if (std::move(field_result).get(field) || field.unescaped_key().get(name)) {
+      if (std::move(field_result).get(field) || !KeyOf(field, &name)) {
         return WrongType(simdjson::TAPE_ERROR, "metrics", "", reason, detail);
       }
       if (static_cast<int32_t>(out.size()) >= options_.max_metrics) {
@@ -281,7 +295,7 @@ class DecoderImpl final : public Decoder {
     for (auto field_result : tags) {
       od::field field;
       std::string_view key;
-      if (std::move(field_result).get(field) || field.unescaped_key().get(key)) {
+      if (std::move(field_result).get(field) || !KeyOf(field, &key)) {
         return WrongType(simdjson::TAPE_ERROR, "tags", "", reason, detail);
       }
       if (key == "device_class") {
