@@ -88,23 +88,25 @@ Status RandomCutForest::SerializeTo(StateWriter* w) const {
   w->WriteString(kShingle, FloatBytes(shingle_.data(), static_cast<size_t>(tree_dims_)));
 
   // Live points in sequence order; ordinal[row] is a row's position in that order.
-  std::vector<uint32_t> rows;
+  std::vector<std::pair<uint64_t, uint32_t>> rows;  // (sequence, row)
+  rows.reserve(store_.live());
   for (uint32_t row = 0; row < store_.rows(); ++row) {
-    if (store_.refs(row) > 0) rows.push_back(row);
+    if (store_.refs(row) > 0) rows.emplace_back(store_.sequence(row), row);
   }
-  std::sort(rows.begin(), rows.end(),
-            [&](uint32_t a, uint32_t b) { return store_.sequence(a) < store_.sequence(b); });
+  std::sort(rows.begin(), rows.end());
   std::vector<uint32_t> ordinal(store_.rows(), 0);
   std::vector<uint64_t> seq_deltas;
   std::vector<float> values;
+  seq_deltas.reserve(rows.size());
+  values.reserve(rows.size() * static_cast<size_t>(dims_) + static_cast<size_t>(tree_dims_));
   uint64_t prev = 0;
   for (size_t i = 0; i < rows.size(); ++i) {
-    ordinal[rows[i]] = static_cast<uint32_t>(i);
-    const uint64_t seq = store_.sequence(rows[i]);
+    const auto [seq, row] = rows[i];
+    ordinal[row] = static_cast<uint32_t>(i);
     const uint64_t delta = seq - prev;
     seq_deltas.push_back(delta);
     const int fresh = (i > 0 && delta < static_cast<uint64_t>(shingle_size_)) ? static_cast<int>(delta) : shingle_size_;
-    const float* x = store_.Get(rows[i]);
+    const float* x = store_.Get(row);
     values.insert(values.end(), x + tree_dims_ - fresh * dims_, x + tree_dims_);
     prev = seq;
   }
@@ -114,6 +116,13 @@ Status RandomCutForest::SerializeTo(StateWriter* w) const {
   std::vector<uint64_t> sizes, points, nodes;
   std::vector<float> weights, cuts;
   std::vector<RandomCutTree::NodeSpec> preorder;
+  const size_t entries = trees_.size() * static_cast<size_t>(sample_size_);
+  sizes.reserve(trees_.size());
+  points.reserve(entries);
+  weights.reserve(entries);
+  nodes.reserve(2 * entries);
+  cuts.reserve(entries);
+  preorder.reserve(2 * static_cast<size_t>(sample_size_));
   for (size_t t = 0; t < trees_.size(); ++t) {
     const ReservoirSampler& s = samplers_[t];
     sizes.push_back(static_cast<uint64_t>(s.size()));
@@ -227,7 +236,7 @@ Status RandomCutForest::LoadSamplersAndTrees(StateReader* r, std::vector<uint32_
   const uint32_t num_points = static_cast<uint32_t>(refs->size());
   size_t entry = 0, node_pos = 0, cut_pos = 0;
   std::vector<RandomCutTree::NodeSpec> preorder;
-  std::vector<std::pair<uint32_t, uint32_t>> sampled, leaves;
+  std::vector<int64_t> balance(num_points, 0);
   for (size_t t = 0; t < trees_.size(); ++t) {
     const std::string where = "tree " + std::to_string(t) + ": ";
     if (sizes[t] > static_cast<uint64_t>(sample_size_)) return Corrupt(where + "sampler larger than sample_size");
@@ -273,22 +282,24 @@ Status RandomCutForest::LoadSamplersAndTrees(StateReader* r, std::vector<uint32_
     }
     Status st = trees_[t].FromPreorder(preorder.data(), preorder.size(), store_);
     if (!st.ok()) return Corrupt(where + st.message());
-    // The leaves must hold exactly the sampler's entries.
-    sampled.clear();
-    leaves.clear();
-    for (uint32_t q : samplers_[t].points()) sampled.emplace_back(q, 1);
-    std::sort(sampled.begin(), sampled.end());
+    // The leaves must hold exactly the sampler's entries: count up by
+    // entry, down by leaf mass, and expect zeros.
+    for (uint32_t q : samplers_[t].points()) ++balance[q];
     for (const RandomCutTree::NodeSpec& spec : preorder) {
-      if (spec.leaf) leaves.emplace_back(spec.point, spec.mass);
+      if (spec.leaf) balance[spec.point] -= static_cast<int64_t>(spec.mass);
     }
-    std::sort(leaves.begin(), leaves.end());
-    size_t k = 0;
-    for (const auto& [point, mass] : leaves) {
-      for (uint32_t m = 0; m < mass; ++m, ++k) {
-        if (k >= sampled.size() || sampled[k].first != point) return Corrupt(where + "leaves differ from the sample");
+    bool match = true;
+    for (const RandomCutTree::NodeSpec& spec : preorder) {
+      if (spec.leaf) {
+        match &= balance[spec.point] == 0;
+        balance[spec.point] = 0;
       }
     }
-    if (k != sampled.size()) return Corrupt(where + "leaves differ from the sample");
+    for (uint32_t q : samplers_[t].points()) {
+      match &= balance[q] == 0;
+      balance[q] = 0;
+    }
+    if (!match) return Corrupt(where + "leaves differ from the sample");
   }
   if (entry != weights.size() || entry != points.size()) return Corrupt("extra sampler entries");
   if (node_pos != nodes.size() || cut_pos != cuts.size()) return Corrupt("extra tree nodes");

@@ -8,7 +8,9 @@ namespace vigil::internal {
 
 void RandomCutTree::ToPreorder(std::vector<NodeSpec>* out) const {
   if (root_ == kEmpty) return;
-  std::vector<int32_t> stack = {root_};
+  std::vector<int32_t> stack;
+  stack.reserve(static_cast<size_t>(capacity_));
+  stack.push_back(root_);
   while (!stack.empty()) {
     const int32_t ref = stack.back();
     stack.pop_back();
@@ -58,18 +60,18 @@ Status RandomCutTree::FromPreorder(const NodeSpec* nodes, size_t count, const Po
     if (!spec.leaf) open.emplace_back(ref, false);
   }
   if (!open.empty()) return Status::Corrupt("tree ends before every node has two children");
-  // Nodes were made in preorder, so every child has a larger index than its parent.
+  // Nodes were made in preorder, so every child has a larger index than its
+  // parent: one backward pass computes masses and boxes bottom-up. Each cut
+  // must keep its left subtree at or below it and its right one above it;
+  // then every leaf is reached by its own point (and no two leaves hold
+  // equal points), which Insert and Delete rely on.
   for (auto node = static_cast<int32_t>(route_.size()) - 1; node >= 0; --node) {
-    mass_[node] = MassOf(route_[node].left) + MassOf(route_[node].right);
-    RecomputeBox(node, store);
-  }
-  int32_t path[kMaxCapacity];
-  int depth = 0;
-  for (size_t leaf = 0; leaf < leaf_point_.size(); ++leaf) {
-    const int32_t ref = LeafRef(static_cast<int32_t>(leaf));
-    if (Descend(store.Get(leaf_point_[leaf]), path, &depth) != ref) {
-      return Status::Corrupt("leaf " + std::to_string(leaf) + " is not reached by its own point");
+    const Routing& r = route_[node];
+    if (!(HighOf(r.left, store)[r.dim] <= r.cut && LowOf(r.right, store)[r.dim] > r.cut)) {
+      return Status::Corrupt("node " + std::to_string(node) + " does not separate its children at its cut");
     }
+    mass_[node] = MassOf(r.left) + MassOf(r.right);
+    RecomputeBox(node, store);
   }
   return Status::OK();
 }
