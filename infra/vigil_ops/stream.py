@@ -95,6 +95,7 @@ def submit_command(cfg: vconfig.Config, job_json: Path, zip_path: Path, python: 
            "--conf", f"spark.pyspark.python={python}",
            "--conf", f"spark.pyspark.driver.python={python}",
            "--conf", "spark.driver.memory=2g",
+           "--conf", "spark.driver.host=127.0.0.1", "--conf", "spark.driver.bindAddress=127.0.0.1",
            "--conf", f"spark.local.dir={cfg.home / 'tmp' / 'spark'}"]
     for k, v in (extra_conf or {}).items():
         cmd += ["--conf", f"{k}={v}"]
@@ -110,6 +111,7 @@ def job_env(cfg: vconfig.Config, extra: dict[str, str] | None = None) -> dict[st
             env["AWS_SESSION_TOKEN"] = cfg.aws.session_token
     env.setdefault("AWS_DEFAULT_REGION", cfg.aws.region)
     env["PYSPARK_PYTHON"] = sys.executable
+    env.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # the UI and block manager bind to loopback
     env.update(extra or {})
     return env
 
