@@ -117,18 +117,31 @@ void AppendJsonString(std::string_view s, std::string* out) {
 }
 
 void AppendNumber(double v, int decimals, std::string* out) {
-  char buf[64];
-  std::to_chars_result r;
-  if (decimals >= 0) {
-    r = std::to_chars(buf, buf + sizeof(buf), v, std::chars_format::fixed, decimals);
-  } else {
-    r = std::to_chars(buf, buf + sizeof(buf), v);
-  }
-  // "-0.000" is valid JSON but reads badly; write 0 instead.
-  if (buf[0] == '-' && std::fabs(v) < 0.5 * std::pow(10.0, -std::max(decimals, 0))) {
-    out->append(buf + 1, r.ptr);
+  static constexpr double kPow10[] = {1, 10, 100, 1e3, 1e4, 1e5, 1e6};
+  // Fixed decimals by integer arithmetic (std::to_chars for doubles is slow here).
+  if (decimals >= 0 && decimals <= 6 && std::fabs(v) < 1e12) {
+    long long scaled = std::llround(v * kPow10[decimals]);
+    char buf[32];
+    char* end = buf + sizeof(buf);
+    char* p = end;
+    const bool negative = scaled < 0;
+    unsigned long long u = negative ? 0ULL - static_cast<unsigned long long>(scaled)
+                                    : static_cast<unsigned long long>(scaled);
+    for (int i = 0; i < decimals; ++i) {
+      *--p = static_cast<char>('0' + u % 10);
+      u /= 10;
+    }
+    if (decimals > 0) *--p = '.';
+    do {
+      *--p = static_cast<char>('0' + u % 10);
+      u /= 10;
+    } while (u != 0);
+    if (negative) *--p = '-';  // never "-0.00": scaled is 0 then
+    out->append(p, end);
     return;
   }
+  char buf[64];
+  const std::to_chars_result r = std::to_chars(buf, buf + sizeof(buf), v);
   out->append(buf, r.ptr);
 }
 

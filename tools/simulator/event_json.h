@@ -37,7 +37,7 @@ void AppendEventJson(const EventView& e, std::string* out);
 /// \brief Append a JSON string literal (quoted, escaped) to `out`.
 void AppendJsonString(std::string_view s, std::string* out);
 
-/// \brief Append a finite number with `decimals` digits (-1: shortest round-trip form).
+/// \brief Append a finite number with `decimals` digits, 0..6 (-1: shortest round-trip form).
 void AppendNumber(double v, int decimals, std::string* out);
 
 /// \brief The ways a message is deliberately broken.

@@ -49,6 +49,22 @@ TEST_F(EventJsonTest, WritesTheDocumentedEvent) {
   EXPECT_EQ(double(doc["metrics"]["vibration"]), 0.02);
 }
 
+TEST_F(EventJsonTest, WritesFixedDecimals) {
+  auto num = [](double v, int d) {
+    std::string out;
+    AppendNumber(v, d, &out);
+    return out;
+  };
+  EXPECT_EQ(num(21.5, 2), "21.50");
+  EXPECT_EQ(num(-3.14159, 3), "-3.142");
+  EXPECT_EQ(num(-0.00001, 3), "0.000");
+  EXPECT_EQ(num(1200.0, 0), "1200");
+  EXPECT_EQ(num(0.02, 4), "0.0200");
+  EXPECT_EQ(num(-7.0, 1), "-7.0");
+  EXPECT_EQ(num(0.1, -1), "0.1");
+  EXPECT_EQ(num(1e300, 2), "1e+300");
+}
+
 TEST_F(EventJsonTest, EscapesStrings) {
   std::string out;
   AppendJsonString("a\"b\\c\n", &out);
