@@ -8,6 +8,7 @@
 # Each layer does its own set-up (infra/setup/setup.sh, cached). A layer whose
 # test folder has no tests yet (pytest exit 5) is reported as such, not failed.
 # JUnit XML results: $VIGIL_HOME/test-results/. The last line sums every layer.
+# The stack is left running, except with CI=true.
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/setup/lib.sh"
 # python/src is not on the path: the vigil package (with its compiled _core) is
@@ -85,8 +86,14 @@ layer_airflow() {
   PYTHONPATH="$ROOT/airflow:$PYTHONPATH" run_pytest airflow "$VIGIL_HOME/airflow-venv/bin/python" airflow/tests
 }
 
+# In CI nothing outlives the run: stop the stack at the end (locally it stays up,
+# so the next run starts in seconds).
+ci_stop() { echo; echo "=== CI: stopping the stack ==="; stack down || true; }
+[ "${CI:-}" = true ] && trap ci_stop EXIT
+
 t0=$SECONDS
 for layer in "${layers[@]}"; do "layer_$layer"; done
+if [ "${CI:-}" = true ]; then trap - EXIT; ci_stop; fi
 
 echo
 echo "=== summary ($((SECONDS - t0))s) ==="
