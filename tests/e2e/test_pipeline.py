@@ -27,11 +27,8 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "python" / "jobs"))
 
 from vigil_ops import stream  # noqa: E402
+from vigil_ops.demo import event_wise  # noqa: E402
 from vigil_ops.stack import process  # noqa: E402
-
-# Ground truth: a detection matches an episode of its device whose time span, widened
-# by TOLERANCE_MS after its end (detectors confirm a change a few readings late), holds it.
-TOLERANCE_MS = 30_000
 
 
 def produce_binary() -> Path:
@@ -112,29 +109,6 @@ def read_records(s3, bucket: str, prefix: str) -> dict[str, list[dict]]:
                 body = s3.get_object(Bucket=bucket, Key=o["Key"])["Body"].read().decode()
                 out[o["Key"]] = [json.loads(line) for line in body.splitlines()]
     return out
-
-
-def event_wise(records: list[dict], labels: list[dict]) -> tuple[float, float, dict]:
-    """Recall over episodes (any detection inside), precision over detections (inside any episode)."""
-    by_device: dict[str, list[dict]] = {}
-    for ep in labels:
-        by_device.setdefault(ep["device_id"], []).append(ep)
-    hit: set[str] = set()
-    true_pos = 0
-    for r in records:
-        for ep in by_device.get(r["device_id"], []):
-            if ep["start_ts_ms"] <= r["event_time_ms"] <= ep["end_ts_ms"] + TOLERANCE_MS:
-                hit.add(ep["episode_id"])
-                true_pos += 1
-                break
-    kinds: dict[str, list[int]] = {}
-    for ep in labels:
-        k = kinds.setdefault(ep["kind"], [0, 0])
-        k[0] += ep["episode_id"] in hit
-        k[1] += 1
-    recall = len(hit) / len(labels) if labels else 1.0
-    precision = true_pos / len(records) if records else 0.0
-    return recall, precision, kinds
 
 
 @pytest.fixture

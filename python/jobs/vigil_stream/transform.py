@@ -78,6 +78,10 @@ _ARROW_OUT = pa.schema([pa.field(f.name, t) for f, t in zip(OUTPUT_SCHEMA.fields
 # One Router / Engine per Python worker, built on first use (workers are reused).
 _ROUTERS: dict = {}
 _ENGINES: dict = {}
+# bucket -> (engine, the blob it saved last). When the state store hands back exactly
+# that blob, the engine already holds it and load_all is skipped; any other blob
+# (another worker ran the bucket, a restart, a replay) is loaded.
+_BUCKET_ENGINES: dict = {}
 
 
 def _router(num_buckets: int):
@@ -139,11 +143,16 @@ def detect_rows(bucket: int, rows: pa.Table, state_blob: Optional[bytes], waterm
                 config_yaml: str, reason_names: list[str]) -> tuple[list[pd.DataFrame], bytes]:
     """Score one bucket's rows; return the output frames and the new state blob."""
     from vigil.arrow import binary_buffers
+    from vigil import Engine
     t0 = time.perf_counter_ns()
-    engine = engine_for(config_yaml)
-    engine.clear()
-    if state_blob:
-        engine.load_all(state_blob)
+    cached = _BUCKET_ENGINES.get((config_yaml, bucket))
+    if cached is not None and state_blob is not None and cached[1] == state_blob:
+        engine = cached[0]
+    else:
+        engine = cached[0] if cached is not None else Engine(config_yaml)
+        engine.clear()
+        if state_blob:
+            engine.load_all(state_blob)
     n = rows.num_rows
     is_reject = rows["event_time"].is_null().to_numpy(zero_copy_only=False)
     ev_ms = pc.fill_null(rows["event_time"].cast(pa.int64()), 0).to_numpy(zero_copy_only=False) // 1000
@@ -185,6 +194,7 @@ def detect_rows(bucket: int, rows: pa.Table, state_blob: Optional[bytes], waterm
         frames.append(_frame(cols, n_dead))
 
     blob = engine.save_all()
+    _BUCKET_ENGINES[(config_yaml, bucket)] = (engine, blob)
     valid_ts = ev_ms[~is_reject & ~late]
     stats = {"kind": ["stats"], "bucket": [bucket], "n_input": [n], "n_valid": [out["n_valid"]],
              "n_late": [int(late.sum())], "n_invalid": [len(rej_src)], "watermark_ms": [watermark_ms],

@@ -1,0 +1,201 @@
+"""Pipeline benchmark: the streaming job vs Kafka's ConsumerPerformance, same data, same run.
+
+    ./vigil stack up kafka dynamodb minio
+    $VIGIL_HOME/venv/bin/python bench/pipeline/run.py [--devices 10000] [--events 1000000]
+
+1. throughput: vigil-produce writes --events events of --devices devices into a fresh
+   topic; Kafka's ConsumerPerformance reads them (--repeats times, median); then the job
+   (spark-submit, the same launcher as `./vigil stream start`) reads them from the
+   beginning. Sustained events/s = events / (end of the last batch - start of the first
+   batch), also without batch 0 (JVM and Python worker warm-up).
+2. latency: a second fresh topic; the job starts first (trigger as fast as possible),
+   then vigil-produce sends --latency-rate events/s for --latency-seconds with a higher
+   anomaly rate. Latency of an anomaly = the time its batch finished writing to S3 (the
+   object is visible) - its Kafka timestamp. p50 / p99 over all anomalies.
+Prints a JSON summary and, with --markdown, the RESULTS.md section.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "infra"))
+sys.path.insert(0, str(REPO / "python" / "jobs"))
+
+from vigil_ops import config as vconfig  # noqa: E402
+from vigil_ops import stream  # noqa: E402
+from vigil_ops.stack import process  # noqa: E402
+
+
+def die(msg: str) -> None:
+    print(f"bench/pipeline: {msg}", file=sys.stderr)
+    sys.exit(1)
+
+
+def produce(cfg, binary: Path, topic: str, out: Path, *args: str) -> dict:
+    stats = out / f"{topic}-stats.json"
+    run = subprocess.run([str(binary), "--bootstrap", cfg.kafka.bootstrap, "--topic", topic, "--quiet",
+                          "--stats", str(stats), *args], capture_output=True, text=True)
+    if run.returncode != 0:
+        die(f"vigil-produce failed ({run.returncode}): {run.stderr[-2000:]}")
+    return json.loads(stats.read_text())
+
+
+def make_topic(cfg, name: str, partitions: int) -> None:
+    from confluent_kafka.admin import AdminClient, NewTopic
+    admin = AdminClient({"bootstrap.servers": cfg.kafka.bootstrap})
+    admin.create_topics([NewTopic(name, num_partitions=partitions, replication_factor=1)])[name].result(30)
+
+
+def consumer_perf(cfg, topic: str, messages: int) -> float:
+    jars = cfg.home / "jars" / "kafka"
+    cmd = ["java", "-Xmx1g", "-cp", f"{jars}/*", "org.apache.kafka.tools.ConsumerPerformance",
+           "--bootstrap-server", cfg.kafka.bootstrap, "--topic", topic, "--messages", str(messages),
+           "--timeout", "120000", "--group", f"bench-{uuid.uuid4().hex[:8]}"]
+    run = subprocess.run(cmd, capture_output=True, text=True)
+    if run.returncode != 0:
+        die(f"ConsumerPerformance failed ({run.returncode}): {run.stderr[-2000:]}")
+    lines = [line for line in run.stdout.splitlines() if re.match(r"^\d{4}-", line)]
+    if not lines:
+        die(f"cannot read ConsumerPerformance output:\n{run.stdout[-2000:]}")
+    fields = [f.strip() for f in lines[-1].split(",")]
+    return float(fields[5])  # nMsg.sec
+
+
+def run_job(cfg, name: str, out: Path, overrides: dict) -> tuple:
+    progress = out / f"{name}-progress.jsonl"
+    ov = {"progress_file": str(progress), "checkpoint_location": str(out / f"{name}-checkpoint"),
+          "dlq_topic": None, **overrides}
+    rec = stream.start(cfg, overrides=ov, name=name, wait_s=600, env={"VIGIL_FAULT": ""})
+    return rec, progress
+
+
+def sink_batches(progress: Path) -> list[dict]:
+    from vigil_stream.progress import read
+    return sorted({r["batch_id"]: r for r in read(str(progress)) if r.get("kind") == "sink"}.values(),
+                  key=lambda b: b["batch_id"])
+
+
+def wait_consumed(rec, progress: Path, total: int, timeout_s: float, log: Path) -> list[dict]:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        b = sink_batches(progress)
+        if sum(x["input"] for x in b) >= total:
+            return b
+        if not process.is_ours(rec):
+            die(f"the job died:\n{process.tail(log, 40)}")
+        time.sleep(1)
+    die(f"the job did not consume {total} events in {timeout_s}s")
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--devices", type=int, default=10_000)
+    p.add_argument("--metrics", type=int, default=3)
+    p.add_argument("--events", type=int, default=1_000_000)
+    p.add_argument("--partitions", type=int, default=2)
+    p.add_argument("--max-offsets", type=int, default=250_000, help="maxOffsetsPerTrigger")
+    p.add_argument("--repeats", type=int, default=3, help="ConsumerPerformance runs")
+    p.add_argument("--latency-rate", type=int, default=10_000)
+    p.add_argument("--latency-seconds", type=int, default=60)
+    p.add_argument("--skip-latency", action="store_true")
+    p.add_argument("--produce", default=os.environ.get("VIGIL_PRODUCE"))
+    p.add_argument("--out", default=None, help="work directory (default $VIGIL_HOME/bench/pipeline)")
+    p.add_argument("--markdown", action="store_true")
+    args = p.parse_args()
+    cfg = vconfig.load()
+    binary = Path(args.produce) if args.produce else cfg.home / "build" / "bin" / "vigil-produce"
+    if not binary.is_file():
+        die(f"vigil-produce not found at {binary}: ./vigil build, or --produce PATH")
+    out = Path(args.out) if args.out else cfg.home / "bench" / "pipeline"
+    out.mkdir(parents=True, exist_ok=True)
+    run_id = uuid.uuid4().hex[:8]
+    bucket, table = f"vigil-bench-{run_id}", f"vigil-bench-{run_id}"
+    common = {"s3_bucket": bucket, "ddb_table": table}
+    result: dict = {"devices": args.devices, "metrics": args.metrics, "events": args.events,
+                    "partitions": args.partitions, "cores": os.cpu_count(),
+                    "load_avg_at_start": os.getloadavg()[0]}
+
+    # 1. throughput
+    topic = f"vigil-bench-{run_id}"
+    make_topic(cfg, topic, args.partitions)
+    st = produce(cfg, binary, topic, out, "--devices", str(args.devices), "--metrics", str(args.metrics),
+                 "--events", str(args.events), "--rate", "0", "--seed", "1")
+    n = st["delivered"]
+    result["avg_event_bytes"] = round(st["delivered_bytes"] / n, 1)
+    kafka = [consumer_perf(cfg, topic, n) for _ in range(args.repeats)]
+    result["consumer_perf_events_per_s"] = kafka
+    rec, progress = run_job(cfg, f"bench-tput-{run_id}", out, {**common, "kafka_topic": topic,
+                            "max_offsets_per_trigger": args.max_offsets, "trigger_interval_ms": 0})
+    try:
+        batches = wait_consumed(rec, progress, n, 3600, cfg.home / f"bench-tput-{run_id}" / "log")
+    finally:
+        process.stop(rec, 30)
+    first_start = batches[0]["time_ms"] - batches[0]["batch_ms"]
+    wall_s = (batches[-1]["time_ms"] - first_start) / 1000
+    steady = batches[1:] or batches
+    steady_s = (batches[-1]["time_ms"] - (steady[0]["time_ms"] - steady[0]["batch_ms"])) / 1000
+    result["job_events_per_s"] = round(n / wall_s)
+    result["job_events_per_s_after_batch0"] = round(sum(b["input"] for b in steady) / steady_s)
+    result["batches"] = len(batches)
+    result["batch_ms_median"] = statistics.median(b["batch_ms"] for b in batches)
+    result["detect_ms_median"] = statistics.median(b["detect_ms"] for b in batches)
+    result["sink_ms_median"] = statistics.median(b["sink_ms"] for b in batches)
+    result["state_bytes_per_device"] = round(batches[-1]["state_bytes"] / max(1, batches[-1]["devices"]), 1)
+    result["ratio_to_consumer_perf"] = round(result["job_events_per_s_after_batch0"] / statistics.median(kafka), 3)
+
+    # 2. latency at a fixed rate
+    if not args.skip_latency:
+        ltopic = f"vigil-bench-lat-{run_id}"
+        make_topic(cfg, ltopic, args.partitions)
+        name = f"bench-lat-{run_id}"
+        rec, progress = run_job(cfg, name, out, {**common, "kafka_topic": ltopic, "trigger_interval_ms": 0,
+                                                 "starting_offsets": "earliest",
+                                                 "max_offsets_per_trigger": args.max_offsets})
+        try:
+            lst = produce(cfg, binary, ltopic, out, "--devices", str(args.devices), "--metrics",
+                          str(args.metrics), "--rate", str(args.latency_rate), "--duration",
+                          f"{args.latency_seconds}s", "--anomaly-rate", "0.01", "--seed", "2")
+            batches = wait_consumed(rec, progress, lst["delivered"], 1800, cfg.home / name / "log")
+        finally:
+            process.stop(rec, 30)
+        import boto3
+        from botocore.config import Config as BotoConfig
+        s3 = boto3.client("s3", config=BotoConfig(s3={"addressing_style": "path"}), **cfg.s3_client_kwargs())
+        # time_ms is taken after the batch's S3 puts returned: the objects are visible then.
+        done = {b["batch_id"]: b["time_ms"] for b in batches}
+        lat = []
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=cfg.s3.prefix):
+            for o in page.get("Contents", []):
+                name_ = o["Key"].rsplit("/", 1)[-1]
+                m = re.match(r"part-(\d+)-\d+\.json", name_)
+                if not m:
+                    continue
+                body = s3.get_object(Bucket=bucket, Key=o["Key"])["Body"].read().decode()
+                for line in body.splitlines():
+                    r = json.loads(line)
+                    if r["kafka_topic"] == ltopic and int(m.group(1)) in done:
+                        lat.append(done[int(m.group(1))] - r["kafka_timestamp_ms"])
+        lat.sort()
+        if lat:
+            result["latency_rate"] = args.latency_rate
+            result["latency_anomalies"] = len(lat)
+            result["latency_p50_ms"] = lat[len(lat) // 2]
+            result["latency_p99_ms"] = lat[min(len(lat) - 1, int(len(lat) * 0.99))]
+            result["latency_batch_ms_median"] = statistics.median(b["batch_ms"] for b in batches)
+    print(json.dumps(result, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
