@@ -106,10 +106,11 @@ def up(svcs: list[Service], timeout: float | None) -> int:
         if pending:
             time.sleep(0.5)
     for s, why in failed:
-        rec = process.read_pid(s.pid_file)
-        if process.is_ours(rec):
-            process.stop(rec, s.stop_timeout)
-        s.pid_file.unlink(missing_ok=True)
+        if s in to_start:  # stop what this call started; leave older processes alone
+            rec = process.read_pid(s.pid_file)
+            if process.is_ours(rec):
+                process.stop(rec, s.stop_timeout)
+            s.pid_file.unlink(missing_ok=True)
         print(f"stack: {s.name} failed to start: {why}\n--- last lines of {s.log_file} ---\n"
               f"{process.tail(s.log_file)}\n---", file=sys.stderr)
     return 1 if failed else 0
