@@ -207,3 +207,13 @@ def test_stack_cli_bad_config_names_the_key(private_stack):
     assert r.returncode == 2
     assert "stack.kafka.port: must be an integer, got 'not-a-port'" in r.stderr
     assert "config/local.yaml" in r.stderr
+
+
+def test_stack_cli_service_dying_at_start_shows_its_log(private_stack):
+    # The JVM reads JAVA_TOOL_OPTIONS: an unknown option makes DynamoDB Local die at once.
+    env = {**private_stack, "JAVA_TOOL_OPTIONS": "-XX:+VigilNoSuchOption"}
+    r = _vigil_stack(env, "up", "dynamodb", timeout=120)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "stack: dynamodb failed to start: the process exited during start" in r.stderr
+    assert "--- last lines of" in r.stderr and "VigilNoSuchOption" in r.stderr
+    assert _pids(Path(env["VIGIL_STACK_DIR"])) == {}
