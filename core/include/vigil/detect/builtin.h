@@ -39,7 +39,7 @@ struct EwmaOptions {
 /// \brief Streaming median/MAD z-score: O(1) per point, stochastic quantile estimates.
 struct RobustOptions {
   int32_t warmup = 32;     ///< points buffered to seed the exact median/MAD
-  double rate = 0.02;      ///< learning rate of the median and MAD estimates (in units of MAD)
+  double rate = 0.005;     ///< learning rate of the median and MAD estimates (in units of MAD)
   double min_mad_rel = 1e-3;
   double min_mad_abs = 1e-9;
   double band = 4;

@@ -5,7 +5,10 @@
 // raw score by its own history). Members combine by weighted noisy-OR:
 //   score = 1 - prod_i (1 - w_i * p_i)
 // A member "fires" when w_i * p_i >= fire_threshold; an event is anomalous when
-// score >= threshold and at least min_fired members fired.
+// score >= threshold and at least min_fired members fired. A second, collective
+// path keeps an EMA of each device's event score (weight `smoothing`) and also
+// alarms when it reaches smoothed_threshold: minutes-long anomalies make many
+// moderate scores in a row, which the point path alone reports in fragments.
 //
 //   vigil::Calibrator cal(opts);
 //   double p = cal.Calibrate(raw);   // then cal.Observe(raw) to learn (kTail)
@@ -37,6 +40,8 @@ struct EnsembleOptions {
   double threshold = 0.5;           ///< score at or above which an event is anomalous
   double fire_threshold = 0.5;      ///< weighted p at or above which a member fired
   int32_t min_fired = 1;
+  double smoothing = 0;             ///< EMA weight of the per-device score; 0 = no collective path
+  double smoothed_threshold = 0.5;  ///< smoothed score at or above which an event is anomalous
 
   Status Validate() const;
 };

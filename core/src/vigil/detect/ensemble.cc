@@ -15,6 +15,10 @@ Status EnsembleOptions::Validate() const {
     return Status::Invalid("ensemble.fire_threshold: must be in (0, 1]");
   }
   if (min_fired < 1) return Status::Invalid("ensemble.min_fired: must be >= 1");
+  if (!(smoothing >= 0 && smoothing < 1)) return Status::Invalid("ensemble.smoothing: must be in [0, 1)");
+  if (!(smoothed_threshold > 0 && smoothed_threshold <= 1)) {
+    return Status::Invalid("ensemble.smoothed_threshold: must be in (0, 1]");
+  }
   std::set<std::string> seen;
   int enabled = 0;
   for (const auto& m : members) {

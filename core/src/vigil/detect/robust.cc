@@ -3,9 +3,12 @@
 // The first `warmup` points are buffered to seed an exact median and MAD;
 // afterwards both follow stochastic-approximation quantile updates
 // (m += step * sign(x - m)) with a step proportional to the current scale, so
-// they track the median of x and of |x - m| without keeping a window. The
-// scale is floored by the data's resolution (smallest non-zero step seen) so
-// quantized sensors do not produce infinite z-scores.
+// they track the median of x and of |x - m| without keeping a window.
+// Quantized sensors (a flow meter reading 31, 32, 32, 31.0007 ...) have a MAD
+// of ~0, so the scale is also floored by the typical size of a non-zero change
+// between consecutive readings (a streaming median of |x_t - x_t-1| over
+// non-zero steps, updated multiplicatively so it is unit-free): one quantum
+// step then scores about 1, not infinity.
 #include <algorithm>
 #include <cmath>
 #include <vector>
@@ -18,6 +21,9 @@ namespace vigil {
 namespace {
 
 constexpr double kMadToStd = 1.4826;
+// Median |x_t - x_t-1| of Gaussian noise is 0.954 sigma.
+constexpr double kStepToStd = 1.0 / 0.954;
+constexpr double kStepRate = 0.02;  // multiplicative step of the typical-step median
 
 double Median(std::vector<double> v) {
   const size_t mid = v.size() / 2;
@@ -35,7 +41,7 @@ class RobustDetector final : public internal::UnivariateBase<RobustDetector> {
   bool warm() const override { return seeded_; }
 
   double Scale() const {
-    return std::max({kMadToStd * mad_, o_.min_mad_rel * std::fabs(median_), o_.min_mad_abs, resolution_});
+    return std::max({kMadToStd * mad_, o_.min_mad_rel * std::fabs(median_), o_.min_mad_abs, kStepToStd * step_});
   }
 
   double DoScore(double x, int64_t) const {
@@ -67,11 +73,15 @@ class RobustDetector final : public internal::UnivariateBase<RobustDetector> {
     Step(x, scale);
   }
 
-  // Resolution: the smallest non-zero step between consecutive readings.
+  // The typical non-zero step between consecutive readings.
   void Track(double x) {
     if (has_last_ && x != last_) {
-      const double step = std::fabs(x - last_);
-      resolution_ = resolution_ == 0 ? step : std::min(resolution_, step);
+      const double d = std::fabs(x - last_);
+      if (step_ == 0) {
+        step_ = d;
+      } else {
+        step_ *= d > step_ ? 1.0 + kStepRate : 1.0 - kStepRate;
+      }
     }
     last_ = x;
     has_last_ = true;
@@ -102,9 +112,10 @@ class RobustDetector final : public internal::UnivariateBase<RobustDetector> {
     w->WriteDouble(2, mad_);
     w->WriteBool(3, seeded_);
     w->WriteDoubles(4, buffer_);
-    w->WriteDouble(5, resolution_);
+    // id 5 (smallest step, before 2026-11-23 23:50) is retired; never reuse it.
     w->WriteDouble(6, last_);
     w->WriteBool(7, has_last_);
+    w->WriteDouble(8, step_);
     return Status::OK();
   }
   Status DeserializeFrom(StateReader* r) override {
@@ -112,13 +123,14 @@ class RobustDetector final : public internal::UnivariateBase<RobustDetector> {
     VIGIL_RETURN_NOT_OK(r->ReadDouble(2, &mad_));
     VIGIL_RETURN_NOT_OK(r->ReadBool(3, &seeded_));
     VIGIL_RETURN_NOT_OK(r->ReadDoubles(4, &buffer_));
-    VIGIL_RETURN_NOT_OK(r->ReadDouble(5, &resolution_));
     VIGIL_RETURN_NOT_OK(r->ReadDouble(6, &last_));
     VIGIL_RETURN_NOT_OK(r->ReadBool(7, &has_last_));
+    step_ = 0;  // older blobs lack it: it is re-learned from the next steps
+    if (r->Has(8)) VIGIL_RETURN_NOT_OK(r->ReadDouble(8, &step_));
     if (static_cast<int32_t>(buffer_.size()) > o_.warmup || (seeded_ && !buffer_.empty())) {
       return Status::Corrupt("robust detector state: warm-up buffer inconsistent");
     }
-    if (!std::isfinite(median_) || !std::isfinite(mad_) || mad_ < 0 || !(resolution_ >= 0)) {
+    if (!std::isfinite(median_) || !std::isfinite(mad_) || mad_ < 0 || !(step_ >= 0) || !std::isfinite(step_)) {
       return Status::Corrupt("robust detector state: bad median/MAD");
     }
     return Status::OK();
@@ -141,7 +153,7 @@ class RobustDetector final : public internal::UnivariateBase<RobustDetector> {
   double mad_rate_;
   double median_ = 0;
   double mad_ = 0;
-  double resolution_ = 0;
+  double step_ = 0;  // typical non-zero |x_t - x_t-1|
   double last_ = 0;
   bool has_last_ = false;
   bool seeded_ = false;
@@ -154,7 +166,7 @@ Result<std::unique_ptr<DetectorFactory>> MakeRobustFactory(const RobustOptions& 
   VIGIL_RETURN_NOT_OK(o.Validate());
   return std::unique_ptr<DetectorFactory>(
       std::make_unique<internal::SimpleFactory<RobustDetector, RobustOptions>>(
-          o, "robust", DetectorKind::kUnivariate, internal::Logistic(7.0, 0.7)));
+          o, "robust", DetectorKind::kUnivariate, internal::Logistic(5.0, 0.7)));
 }
 
 }  // namespace vigil

@@ -1,7 +1,7 @@
 // Device state blobs. Layout (field ids are stable; see vigil/state/state.h):
 //
 //   device:     1 layout version, 2 device_class, 3 events, 4 metric (repeated),
-//               5 multivariate
+//               5 multivariate, 6 smoothed score
 //   metric:     1 name, 2 last_value, 3 has_value, 4 detectors
 //   multivariate: 1 dimension name (repeated), 2 values, 3 detectors
 //   detectors:  1 member (repeated): 1 name, 2 state version, 3 state, 4 calibrator
@@ -85,6 +85,7 @@ void EngineImpl::WriteDevice(const DeviceState& dev, StateWriter* w) const {
     w->EndObject();
     w->EndObject();
   }
+  w->WriteDouble(6, dev.smoothed);
 }
 
 Status EngineImpl::ReadDevice(std::string_view device_id, StateReader* r, std::unique_ptr<DeviceState>* out) const {
@@ -134,6 +135,10 @@ Status EngineImpl::ReadDevice(std::string_view device_id, StateReader* r, std::u
         InitKey(multi_, DetectorContext{dev->device_class, dev->mv_names, 0}, device_id, {}, &dev->multivariate));
     VIGIL_ASSIGN_OR_RAISE(StateReader kr, mv.ReadObject(3));
     VIGIL_RETURN_NOT_OK(ReadKey(multi_, &kr, &dev->multivariate));
+  }
+  if (r->Has(6)) {  // absent in blobs written before the collective path existed
+    VIGIL_RETURN_NOT_OK(r->ReadDouble(6, &dev->smoothed));
+    if (!(dev->smoothed >= 0 && dev->smoothed <= 1)) return Status::Corrupt("device state: smoothed score out of [0,1]");
   }
   *out = std::move(dev);
   return Status::OK();

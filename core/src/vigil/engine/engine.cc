@@ -85,7 +85,8 @@ Result<std::unique_ptr<Engine>> EngineImpl::Create(const EngineOptions& options)
     (member.kind == DetectorKind::kUnivariate ? e->uni_ : e->multi_).push_back(std::move(member));
   }
   fingerprint += std::to_string(options.seed) + "|" + std::to_string(options.ensemble.threshold) + "|" +
-                 std::to_string(options.ensemble.fire_threshold) + "|" + std::to_string(options.ensemble.min_fired) +
+                 std::to_string(options.ensemble.fire_threshold) + "|" + std::to_string(options.ensemble.min_fired) + "|" +
+                 std::to_string(options.ensemble.smoothing) + "|" + std::to_string(options.ensemble.smoothed_threshold) +
                  "|" + std::to_string(options.max_metrics_per_device);
   char buf[64];
   std::snprintf(buf, sizeof(buf), "vigil-%s/%08llx", VIGIL_VERSION,

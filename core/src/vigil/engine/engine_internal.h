@@ -40,6 +40,7 @@ struct MetricState {
 struct DeviceState {
   std::string device_class;
   uint64_t events = 0;
+  double smoothed = 0;                      ///< EMA of the event score (collective path)
   std::vector<MetricState> metrics;         ///< in the order first seen
   // Multivariate members see the metrics present in the device's first event,
   // sorted by name; values missing later are carried forward.

@@ -125,6 +125,8 @@ Result<EngineOptions> EngineOptions::FromYaml(std::string_view yaml_text) {
     VIGIL_RETURN_NOT_OK(e->Get("threshold", &o.ensemble.threshold));
     VIGIL_RETURN_NOT_OK(e->Get("fire_threshold", &o.ensemble.fire_threshold));
     VIGIL_RETURN_NOT_OK(e->Get("min_fired", &o.ensemble.min_fired));
+    VIGIL_RETURN_NOT_OK(e->Get("smoothing", &o.ensemble.smoothing));
+    VIGIL_RETURN_NOT_OK(e->Get("smoothed_threshold", &o.ensemble.smoothed_threshold));
   }
   const Params* dets = top.Find("detectors");
   if (dets == nullptr) return Status::Invalid("detectors: missing (list at least one detector)");

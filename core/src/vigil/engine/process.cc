@@ -97,9 +97,17 @@ Status EngineImpl::ProcessEvent(const EventBatch& batch, int64_t i, VerdictBatch
       }
     }
   }
-  const double score = std::clamp(1.0 - keep, 0.0, 1.0);
-  const bool anomalous =
-      score >= options_.ensemble.threshold && std::popcount(mask) >= options_.ensemble.min_fired;
+  const double point_score = std::clamp(1.0 - keep, 0.0, 1.0);
+  const EnsembleOptions& ens = options_.ensemble;
+  bool collective = false;
+  double score = point_score;
+  if (ens.smoothing > 0) {
+    dev->smoothed += ens.smoothing * (point_score - dev->smoothed);
+    collective = dev->smoothed >= ens.smoothed_threshold;
+    score = std::max(score, dev->smoothed);
+  }
+  const bool point_alarm = point_score >= ens.threshold && std::popcount(mask) >= ens.min_fired;
+  const bool anomalous = point_alarm || collective;
   const int severity = static_cast<int>(std::lround(100.0 * score));
 
   // Verdict and explanation.
@@ -163,6 +171,7 @@ Status EngineImpl::ProcessEvent(const EventBatch& batch, int64_t i, VerdictBatch
     in.observed = observed;
     in.expected_lo = ex.expected_lo;
     in.expected_hi = ex.expected_hi;
+    if (collective && !point_alarm) ex.note = "sustained anomaly (smoothed score); " + ex.note;
     in.note = ex.note;
     in.detector = by;
     out->explanation_json.push_back(RenderExplanation(in));
