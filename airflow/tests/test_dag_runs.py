@@ -17,6 +17,8 @@ def test_provision_creates_then_converges(deployment, airflow_db, s3):
     from confluent_kafka.admin import AdminClient, ConfigResource, ResourceType
     import boto3
 
+    from vigil_airflow import provision
+
     s = deployment
     for attempt in range(2):  # the second run must find everything in place and succeed again
         run = run_dag("vigil_provision", dt.datetime(2026, 11, 23, tzinfo=UTC) + dt.timedelta(minutes=attempt))
@@ -24,7 +26,7 @@ def test_provision_creates_then_converges(deployment, airflow_db, s3):
 
     admin = AdminClient({"bootstrap.servers": s.kafka_bootstrap})
     topic = admin.list_topics(topic=s.kafka_topic, timeout=10).topics[s.kafka_topic]
-    assert len(topic.partitions) == s.kafka_partitions
+    assert len(topic.partitions) == (s.kafka_partitions or provision.DEFAULT_PARTITIONS)
     configs = next(iter(admin.describe_configs([ConfigResource(ResourceType.TOPIC, s.kafka_topic)])
                         .values())).result(timeout=10)
     assert int(configs["retention.ms"].value) == s.kafka_retention_ms

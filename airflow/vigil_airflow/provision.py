@@ -29,13 +29,20 @@ class ProvisionError(RuntimeError):
     """A resource exists in a shape Vigil cannot use; the message names it."""
 
 
-def ensure_topic(admin_hook: Any, topic: str, partitions: int, replication: int,
+DEFAULT_PARTITIONS = 6
+
+
+def ensure_topic(admin_hook: Any, topic: str, partitions: int | None, replication: int,
                  retention_ms: int) -> dict[str, Any]:
-    """Create `topic` if missing, grow it to `partitions`, set ``retention.ms``."""
+    """Create `topic` if missing, grow it to `partitions` (if set), set ``retention.ms``.
+
+    With `partitions` None (not configured) a new topic gets :data:`DEFAULT_PARTITIONS` and
+    an existing one keeps its count.
+    """
     from confluent_kafka.admin import (AlterConfigOpType, ConfigEntry, ConfigResource,
                                        NewPartitions, ResourceType)
 
-    admin_hook.create_topic([(topic, partitions, replication)])  # logs "already exists"
+    admin_hook.create_topic([(topic, partitions or DEFAULT_PARTITIONS, replication)])  # or "exists"
     admin = admin_hook.get_conn
     metadata = admin.list_topics(topic=topic, timeout=KAFKA_TIMEOUT_S)
     described = metadata.topics.get(topic)
@@ -43,7 +50,9 @@ def ensure_topic(admin_hook: Any, topic: str, partitions: int, replication: int,
         raise ProvisionError(f"Kafka topic {topic!r}: not visible after create "
                              f"({getattr(described, 'error', 'missing')})")
     current = len(described.partitions)
-    if current < partitions:
+    if partitions is None:
+        pass
+    elif current < partitions:
         log.info("Kafka topic %s: growing from %d to %d partitions", topic, current, partitions)
         for future in admin.create_partitions([NewPartitions(topic, partitions)]).values():
             future.result(timeout=KAFKA_TIMEOUT_S)

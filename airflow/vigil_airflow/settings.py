@@ -37,7 +37,7 @@ class Settings:
     s3_bucket: str
     ddb_table: str
     region: str = "us-east-1"
-    kafka_partitions: int = 6
+    kafka_partitions: int | None = None   # None: create with 6, never resize an existing topic
     kafka_replication: int = 1
     kafka_retention_ms: int = 7 * 86_400_000
     kafka_options: Mapping[str, str] = field(default_factory=dict)
@@ -155,7 +155,8 @@ def from_mapping(raw: Mapping[str, Any], source: str = "configuration") -> Setti
             s3_bucket=required("s3.bucket"),
             ddb_table=required("dynamodb.table"),
             region=str(_get(raw, "aws.region", _get(raw, "region", Settings.region))),
-            kafka_partitions=_int("kafka.partitions", _get(raw, "kafka.partitions", 6), 1),
+            kafka_partitions=(None if _get(raw, "kafka.partitions") is None
+                              else _int("kafka.partitions", _get(raw, "kafka.partitions"), 1)),
             kafka_replication=_int("kafka.replication_factor",
                                    _get(raw, "kafka.replication_factor", 1), 1),
             kafka_retention_ms=_int("kafka.retention_ms",
