@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -53,6 +54,27 @@ std::string CsvField(std::string_view text, char delimiter) {
   }
   out += '"';
   return out;
+}
+
+EventBatch SortByTime(EventBatch batch) {
+  const auto ts = batch.ts_ms_column();
+  if (std::is_sorted(ts.begin(), ts.end())) return batch;
+  std::vector<int64_t> order(static_cast<size_t>(batch.size()));
+  for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int64_t>(i);
+  std::stable_sort(order.begin(), order.end(), [&ts](int64_t a, int64_t b) { return ts[a] < ts[b]; });
+  EventBatchBuilder b;
+  for (int64_t i : order) {
+    b.BeginEvent(batch.source_index(i), batch.event_id(i), batch.device_id(i), batch.ts_ms(i),
+                 batch.schema_version(i), batch.device_class(i));
+    const auto ids = batch.metric_ids(i);
+    const auto values = batch.metric_values(i);
+    for (size_t m = 0; m < ids.size(); ++m) b.AddMetric(batch.metric_name(ids[m]), values[m]);
+    // The events were valid when first built, so they are valid now.
+    Status st = b.FinishEvent();
+    VIGIL_DCHECK(st.ok(), "re-adding a valid event cannot fail");
+    (void)st;
+  }
+  return b.Finish();
 }
 
 std::string FormatScore(double score) {

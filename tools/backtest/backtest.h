@@ -2,9 +2,10 @@
 //
 // Reads NAB-style `timestamp,value` CSV, wide multivariate CSV with any
 // delimiter (SKAB's `;` files) or JSON-lines events (our event format, decoded
-// by the core Decoder), scores every row in file order with the same Engine the
-// Spark job uses, and writes every input row back with `anomaly_score` ([0,1]),
-// `is_anomaly`, `severity` (0-100) and `explanation` added: CSV in, CSV out with
+// by the core Decoder), scores every row in event order (batches of rows sorted
+// by time) with the same Engine the Spark job uses, and writes every input row
+// back, in file order, with `anomaly_score` ([0,1]), `is_anomaly`, `severity`
+// (0-100) and `explanation` added: CSV in, CSV out with
 // the same delimiter; JSON lines in, JSON lines out. Label columns (`anomaly`,
 // `changepoint`, `label`) are carried through but never reach the detectors.
 //
@@ -20,6 +21,7 @@
 #include <vector>
 
 #include "vigil/engine/engine.h"
+#include "vigil/event/event_batch.h"
 #include "vigil/status.h"
 
 namespace vigil::backtest {
@@ -94,6 +96,12 @@ std::string CsvField(std::string_view text, char delimiter);
 
 /// \brief Format a score with 6 decimals, the same in CSV and JSON.
 std::string FormatScore(double score);
+
+/// \brief Return `batch` stably sorted by event time, or `batch` itself when already sorted.
+///
+/// The engine wants each device's events in time order (the streaming job sorts
+/// each micro-batch); source_index keeps pointing at the input row.
+EventBatch SortByTime(EventBatch batch);
 
 /// \brief Wall-clock seconds from an arbitrary origin.
 double NowSeconds();

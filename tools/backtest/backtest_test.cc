@@ -149,6 +149,28 @@ TEST_F(BacktestTest, JsonLinesInJsonLinesOut) {
   EXPECT_NE(out[100].find("\"explanation\": {"), std::string::npos);
 }
 
+TEST_F(BacktestTest, OutOfOrderRowsAreScoredInTimeOrderAndWrittenInFileOrder) {
+  // The same rows, once sorted and once with each pair swapped: the verdict of every
+  // row must be the same, and the output keeps the file's order.
+  std::string sorted = "timestamp,value\n", swapped = "timestamp,value\n";
+  std::vector<std::string> rows;
+  for (int i = 0; i < 200; ++i) {
+    rows.push_back(std::to_string(1700000000 + 10 * i) + "," + std::to_string(i == 150 ? 90.0 : 5.0 + (i % 7) * 0.1));
+  }
+  for (const auto& r : rows) sorted += r + "\n";
+  for (size_t i = 0; i + 1 < rows.size(); i += 2) swapped += rows[i + 1] + "\n" + rows[i] + "\n";
+  BacktestOptions a = Options(Write("sorted.csv", sorted), "a.out");
+  BacktestOptions b = Options(Write("swapped.csv", swapped), "b.out");
+  ASSERT_OK(RunBacktest(a, nullptr));
+  ASSERT_OK(RunBacktest(b, nullptr));
+  auto la = Lines(Read(a.output)), lb = Lines(Read(b.output));
+  ASSERT_EQ(la.size(), lb.size());
+  for (size_t i = 1; i + 1 < la.size(); i += 2) {
+    ASSERT_EQ(lb[i], la[i + 1]) << i;
+    ASSERT_EQ(lb[i + 1], la[i]) << i;
+  }
+}
+
 TEST(BacktestHelpers, CsvFieldQuotesOnlyWhenNeeded) {
   EXPECT_EQ(internal::CsvField("plain", ','), "plain");
   EXPECT_EQ(internal::CsvField("a;b", ';'), "\"a;b\"");

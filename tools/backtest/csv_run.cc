@@ -74,15 +74,19 @@ struct PendingRows {
   std::vector<uint8_t> has_event;
 };
 
-Status WriteRows(const PendingRows& rows, const VerdictBatch& v, char d, std::ostream* out, BacktestStats* stats) {
-  int64_t k = 0;
+Status WriteRows(const PendingRows& rows, const EventBatch& batch, const VerdictBatch& v, char d, std::ostream* out,
+                 BacktestStats* stats) {
+  if (v.size() != batch.size()) return Status::Internal("the engine returned a verdict count unlike the events'");
+  // Verdict k belongs to the row batch.source_index(k) (the batch may have been time-sorted).
+  std::vector<int64_t> verdict_of(rows.lines.size(), -1);
+  for (int64_t k = 0; k < batch.size(); ++k) verdict_of[batch.source_index(k)] = k;
   std::string line;
   for (size_t i = 0; i < rows.lines.size(); ++i) {
     line.assign(rows.lines[i]);
     line += d;
     if (rows.has_event[i]) {
-      if (k >= v.size()) return Status::Internal("the engine returned fewer verdicts than events");
-      const auto j = static_cast<size_t>(k++);
+      if (verdict_of[i] < 0) return Status::Internal("a row without a verdict");
+      const auto j = static_cast<size_t>(verdict_of[i]);
       line += FormatScore(v.score[j]);
       line += d;
       line += v.is_anomaly[j] ? '1' : '0';
@@ -179,9 +183,9 @@ Result<BacktestStats> RunCsv(const BacktestOptions& o, Engine* engine, std::ostr
       ++stats.rows;
     }
     if (!rows.lines.empty() && (!more || static_cast<int64_t>(rows.lines.size()) >= o.batch_rows)) {
-      EventBatch batch = builder.Finish();
+      EventBatch batch = SortByTime(builder.Finish());
       VIGIL_RETURN_NOT_OK(engine->Process(batch, &verdicts));
-      VIGIL_RETURN_NOT_OK(WriteRows(rows, verdicts, d, out, &stats));
+      VIGIL_RETURN_NOT_OK(WriteRows(rows, batch, verdicts, d, out, &stats));
       rows.lines.clear();
       rows.has_event.clear();
       // Finish() empties the dictionary too: intern the metrics again, in the same order.

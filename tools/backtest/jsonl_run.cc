@@ -17,7 +17,7 @@ struct PendingLines {
 
 Status WriteLines(const PendingLines& p, const EventBatch& batch, const VerdictBatch& v, std::ostream* out,
                   BacktestStats* stats) {
-  // Every line decoded (rejects stop the run), so verdict k belongs to batch.source_index(k).
+  // Every line decoded (rejects stop the run); verdict k belongs to line batch.source_index(k).
   std::vector<int64_t> verdict_of(p.text.size(), -1);
   for (int64_t k = 0; k < batch.size(); ++k) verdict_of[batch.source_index(k)] = k;
   std::string line;
@@ -86,6 +86,7 @@ Result<BacktestStats> RunJsonLines(const BacktestOptions& o, Engine* engine, std
                                                          " more in the same batch)"
                                                    : ""));
       }
+      batch = SortByTime(std::move(batch));
       VIGIL_RETURN_NOT_OK(engine->Process(batch, &verdicts));
       VIGIL_RETURN_NOT_OK(WriteLines(p, batch, verdicts, out, &stats));
       p.text.clear();
