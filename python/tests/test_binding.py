@@ -1,0 +1,78 @@
+"""vigil._core as installed: routing, processing, state round trip, errors, doctests."""
+
+from __future__ import annotations
+
+import doctest
+import json
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+vigil = pytest.importorskip("vigil")
+pytest.importorskip("vigil._core")
+from vigil.arrow import binary_buffers  # noqa: E402
+
+T0 = 1795428000000
+
+
+def ev(device, i, value, ts=None):
+    return json.dumps({"event_id": f"{device}-{i}", "device_id": device, "ts": T0 + i * 1000 if ts is None else ts,
+                       "metrics": {"temperature": value}}).encode()
+
+
+def test_doctests_of_the_installed_modules():
+    import vigil.arrow
+    import vigil.errors
+    for mod in (vigil.errors, vigil.arrow):
+        failed, tried = doctest.testmod(mod)
+        assert tried > 0 and failed == 0, mod.__name__
+
+
+def test_route_buckets_devices_stably_and_flags_rejects():
+    vals = pa.array([ev("a", 1, 1.0), b"{oops", None, ev("b", 2, 2.0), ev("a", 3, 3.0)])
+    bucket, ts, reason = vigil.Router(8).route(*binary_buffers(vals))
+    assert bucket[0] == bucket[4] and 0 <= bucket[0] < 8
+    assert list(bucket[1:3]) == [-1, -1]
+    names = vigil.reject_reason_names()
+    assert [names[r] for r in reason[1:3]] == ["malformed_json", "null_input"]
+    assert ts[0] == T0 + 1000 and ts[3] == T0 + 2000
+    # a sliced array (non-zero offset) gives the same answer for the same values
+    b2, _, _ = vigil.Router(8).route(*binary_buffers(vals.slice(3)))
+    assert list(b2) == [bucket[3], bucket[4]]
+
+
+def test_process_flags_a_gross_spike_and_state_round_trip_is_exact():
+    history = [ev("d", i, 20.0 + (i % 5) * 0.1) for i in range(400)]
+    later = [ev("d", 400 + i, 20.0 + (i % 5) * 0.1) for i in range(50)] + [ev("d", 450, 500.0)]
+    a = vigil.Engine()
+    a.process(*binary_buffers(pa.array(history)))
+    blob = a.save_all()
+    b = vigil.Engine()
+    b.load_all(blob)
+    out_a = a.process(*binary_buffers(pa.array(later)))
+    out_b = b.process(*binary_buffers(pa.array(later)))
+    assert out_a["event_id"] == out_b["event_id"]
+    assert np.array_equal(out_a["score"], out_b["score"])
+    assert "d-450" in out_a["event_id"]
+    i = out_a["event_id"].index("d-450")
+    assert out_a["anomaly_id"][i] == vigil.anomaly_id("d", out_a["metric"][i], "d-450", a.detector_version)
+    assert out_a["index"][i] == 50 and out_a["value"][i] == 500.0
+    assert a.num_devices == 1 and len(blob) > 0
+
+
+def test_process_returns_rejects_with_reason_and_detail():
+    out = vigil.Engine().process(*binary_buffers(pa.array([b'{"event_id":"x"}', ev("d", 1, 1.0)])))
+    assert out["n_valid"] == 1
+    assert list(out["reject_index"]) == [0]
+    assert vigil.reject_reason_names()[out["reject_reason"][0]] == "missing_field"
+    assert out["reject_detail"][0]
+
+
+def test_status_codes_become_typed_exceptions():
+    with pytest.raises(vigil.errors.VigilInvalid, match="num_buckets"):
+        vigil.Router(0)
+    with pytest.raises(ValueError):
+        vigil.Engine().load_all(b"not a state blob")
+    with pytest.raises(vigil.errors.VigilInvalid, match="offsets"):
+        vigil.Router(2).route(np.zeros(4, np.uint8), np.array([0, 9], np.int32))
