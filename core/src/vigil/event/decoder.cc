@@ -96,7 +96,8 @@ class DecoderImpl final : public Decoder {
     Begin(out, rejects);
     const int64_t end_of_data = n > 0 ? static_cast<int64_t>(offsets[n]) : 0;
     const char* base = reinterpret_cast<const char*>(data);
-    for (int64_t i = 0; i < n; ++i) {
+    const int64_t streamed = validity == nullptr ? DecodeStream(base, offsets, n, rejects) : 0;
+    for (int64_t i = streamed; i < n; ++i) {
       const uint32_t index = static_cast<uint32_t>(i);
       if (validity != nullptr && !((validity[i >> 3] >> (i & 7)) & 1)) {
         rejects->push_back({index, RejectReason::kNullInput, "null value"});
@@ -108,6 +109,53 @@ class DecoderImpl final : public Decoder {
     }
     *out = builder_.Finish();
     return Status::OK();
+  }
+
+  // Fast path: the values of an Arrow buffer are back to back, so one
+  // iterate_many pass (one stage-1 scan for the whole batch) yields them in
+  // order. Each document must start exactly at its value's offset and end with
+  // only whitespace before the next; at the first value that does not (empty,
+  // malformed, trailing content), stop and let the per-value path take over.
+  // Returns the number of values handled.
+  template <typename Offset>
+  int64_t DecodeStream(const char* base, const Offset* offsets, int64_t n, std::vector<Reject>* rejects) {
+    constexpr size_t kMinBatchBytes = 1 << 20;
+    if (n < 16) return 0;
+    const size_t start = static_cast<size_t>(offsets[0]);
+    const size_t total = static_cast<size_t>(offsets[n]) - start;
+    for (int64_t i = 0; i < n; ++i) {
+      const int64_t len = offsets[i + 1] - offsets[i];
+      if (len == 0 || len > options_.max_payload_bytes) return 0;
+    }
+    stream_buf_.resize(total + simdjson::SIMDJSON_PADDING);
+    std::copy(base + start, base + start + total, stream_buf_.data());
+    od::document_stream stream;
+    if (stream_parser_.iterate_many(stream_buf_.data(), total, std::max(total, kMinBatchBytes)).get(stream)) {
+      return 0;
+    }
+    int64_t i = 0;
+    for (auto it = stream.begin(); it != stream.end() && i < n; ++it, ++i) {
+      const size_t begin = static_cast<size_t>(offsets[i]) - start;
+      const size_t end = static_cast<size_t>(offsets[i + 1]) - start;
+      if (it.current_index() != begin) return i;
+      const std::string_view src = it.source();
+      if (begin + src.size() > end) return i;
+      for (size_t k = begin + src.size(); k < end; ++k) {
+        const char c = stream_buf_[k];
+        if (c != ' ' && c != '\n' && c != '\r' && c != '\t') return i;
+      }
+      od::document_reference doc;
+      if ((*it).get(doc)) return i;
+      RejectReason reason;
+      std::string detail;
+      if (!ParseDoc(doc, &reason, &detail)) {
+        if (reason == RejectReason::kMalformedJson) return i;  // let the per-value path say why
+        rejects->push_back({static_cast<uint32_t>(i), reason, std::move(detail)});
+        continue;
+      }
+      Finish(static_cast<uint32_t>(i), rejects);
+    }
+    return i;
   }
 
   void DecodeOne(const char* p, size_t len, bool padded, uint32_t index, std::vector<Reject>* rejects) {
@@ -128,6 +176,13 @@ class DecoderImpl final : public Decoder {
       rejects->push_back({index, reason, std::move(detail)});
       return;
     }
+    Finish(index, rejects);
+  }
+
+  // Validate pending_ and append it to the batch (or reject it).
+  void Finish(uint32_t index, std::vector<Reject>* rejects) {
+    RejectReason reason;
+    std::string detail;
     if (!Validate(&reason, &detail)) {
       rejects->push_back({index, reason, std::move(detail)});
       return;
@@ -140,8 +195,26 @@ class DecoderImpl final : public Decoder {
     if (!st.ok()) rejects->push_back({index, RejectReason::kDuplicateMetric, st.message()});
   }
 
-  // Parse into pending_; false with a reason when the document is unusable.
+  // Parse one document into pending_; false with a reason when it is unusable.
   bool Parse(const char* p, size_t len, RejectReason* reason, std::string* detail) {
+    od::document doc;
+    if (parser_.iterate(p, len, len + simdjson::SIMDJSON_PADDING).get(doc)) {
+      *reason = RejectReason::kMalformedJson;
+      *detail = "not valid JSON";
+      return false;
+    }
+    if (!ParseDoc(doc, reason, detail)) return false;
+    const char* trailing = nullptr;
+    if (!doc.current_location().get(trailing)) {
+      *reason = RejectReason::kMalformedJson;
+      *detail = "trailing content after the object";
+      return false;
+    }
+    return true;
+  }
+
+  template <typename Doc>
+  bool ParseDoc(Doc& doc, RejectReason* reason, std::string* detail) {
     Pending& ev = pending_;
     ev = Pending{{}, {}, {}, 0, 1, false, false, false, false, std::move(ev.metrics)};
     ev.metrics.clear();
@@ -150,10 +223,6 @@ class DecoderImpl final : public Decoder {
       *detail = std::move(d);
       return false;
     };
-    od::document doc;
-    if (parser_.iterate(p, len, len + simdjson::SIMDJSON_PADDING).get(doc)) {
-      return fail(RejectReason::kMalformedJson, "not valid JSON");
-    }
     od::object obj;
     if (auto err = doc.get_object().get(obj)) {
       return fail(RejectReason::kMalformedJson, err == simdjson::INCORRECT_TYPE ? "not a JSON object"
@@ -185,8 +254,6 @@ class DecoderImpl final : public Decoder {
         if (!ParseTags(v, reason, detail)) return false;
       }
     }
-    const char* trailing = nullptr;
-    if (!doc.current_location().get(trailing)) return fail(RejectReason::kMalformedJson, "trailing content after the object");
     return true;
   }
 
@@ -342,7 +409,9 @@ class DecoderImpl final : public Decoder {
   }
 
   od::parser parser_;
+  od::parser stream_parser_;
   std::string scratch_;
+  std::string stream_buf_;
   EventBatchBuilder builder_;
   Pending pending_;
 };
@@ -354,7 +423,7 @@ Result<std::unique_ptr<Decoder>> Decoder::Make(const DecoderOptions& options) {
 #if defined(VIGIL_DECODER_NEEDS_AVX2) && (defined(__x86_64__) || defined(__i386__))
   if (!internal::CpuHasAvx2()) {
     return Status::Unsupported(
-        "the JSON decoder was built for x86-64-v3 (AVX2) but this CPU lacks it; "
+        "the JSON decoder was built for Haswell (AVX2, PCLMUL) but this CPU lacks it; "
         "rebuild with -DVIGIL_SIMD_ARCH=");
   }
 #endif

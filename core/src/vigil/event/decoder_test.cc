@@ -219,3 +219,52 @@ TEST(TimestampTest, RoundTripAndErrors) {
 
 }  // namespace
 }  // namespace vigil
+
+namespace vigil {
+namespace {
+
+// The batch fast path (no validity bitmap) and the per-value path (a bitmap of
+// all ones) must agree on every input, including rejects in the middle.
+TEST(DecoderTest, StreamAndPerValuePathsAgree) {
+  auto ev = testing::MakeJsonEvents(300, 5, 7, true);
+  std::vector<std::string> docs;
+  for (int64_t i = 0; i < ev.size(); ++i) docs.push_back(ev.data.substr(ev.offsets[i], ev.offsets[i + 1] - ev.offsets[i]));
+  docs[20] = R"({"event_id":"e","device_id":"d","ts":true,"metrics":{"x":1}})";
+  docs[40] = R"({"event_id":"e","device_id":"d","ts":1795428000000,"metrics":{"x":"hot"}})";
+  docs[60] = R"({"event_id":"e","device_id":"d","ts":1795428000000,"metrics":{}})  )";
+  docs[150] = R"({"event_id":"e","device_id":"d","ts":1795428000000,"metrics":{"x":1}} {"x":2})";
+  docs[200] = "{broken";
+  std::string data;
+  std::vector<int32_t> offsets{0};
+  for (const auto& d : docs) {
+    data += d;
+    offsets.push_back(static_cast<int32_t>(data.size()));
+  }
+  std::vector<uint8_t> all_valid((docs.size() + 7) / 8, 0xFF);
+  ASSERT_OK_AND_ASSIGN(auto decoder, Decoder::Make(DecoderOptions::Defaults()));
+  EventBatch a, b;
+  std::vector<Reject> ra, rb;
+  const auto* bytes = reinterpret_cast<const uint8_t*>(data.data());
+  ASSERT_OK(decoder->Decode(bytes, offsets.data(), static_cast<int64_t>(docs.size()), &a, &ra));
+  ASSERT_OK(decoder->Decode(bytes, offsets.data(), static_cast<int64_t>(docs.size()), &b, &rb, all_valid.data()));
+  ASSERT_EQ(a.size(), b.size());
+  ASSERT_EQ(a.size(), 295);
+  for (int64_t i = 0; i < a.size(); ++i) {
+    ASSERT_EQ(a.source_index(i), b.source_index(i));
+    ASSERT_EQ(a.event_id(i), b.event_id(i));
+    ASSERT_EQ(a.ts_ms(i), b.ts_ms(i));
+    ASSERT_EQ(std::vector<double>(a.metric_values(i).begin(), a.metric_values(i).end()),
+              std::vector<double>(b.metric_values(i).begin(), b.metric_values(i).end()));
+  }
+  ASSERT_EQ(ra.size(), 5u);
+  ASSERT_EQ(rb.size(), 5u);
+  for (size_t k = 0; k < ra.size(); ++k) {
+    EXPECT_EQ(ra[k].index, rb[k].index);
+    EXPECT_EQ(ra[k].reason, rb[k].reason) << ra[k].index << ": " << ra[k].detail << " vs " << rb[k].detail;
+  }
+  EXPECT_EQ(ra[0].index, 20u);
+  EXPECT_EQ(ra[3].reason, RejectReason::kMalformedJson);  // trailing content
+}
+
+}  // namespace
+}  // namespace vigil
