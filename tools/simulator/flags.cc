@@ -239,7 +239,8 @@ Fleet:
   --interval D              event time between readings of one device (default 1000ms)
 
 Amount and pace:
-  --events N                messages in total, extras included (default 10000)
+  --events N                messages in total, extras included (default 10000;
+                            0 = no limit: stop with --duration, Ctrl-C or SIGTERM)
   --duration D              or: run this long (wall time; 30s, 5m)
   --rate N                  messages per second in total; 0 = as fast as possible (default)
 

@@ -50,6 +50,7 @@ int RunProduce(const ProduceConfig& config, std::ostream& err) {
     source = std::move(*f);
   }
 
+  InstallStopHandlers();
   Result<RunStats> stats = Run(source.get(), out, config.run);
   if (!stats.ok()) {
     (void)out->Close(config.run.flush_timeout_ms);

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <thread>
 
@@ -12,6 +13,13 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+volatile std::sig_atomic_t g_stop = 0;
+
+extern "C" void OnStopSignal(int sig) {
+  g_stop = 1;
+  std::signal(sig, SIG_DFL);  // a second signal ends the process
+}
 
 void Progress(const RunStats& s, const SinkCounters& c, double elapsed, bool tty) {
   char line[256];
@@ -26,6 +34,11 @@ void Progress(const RunStats& s, const SinkCounters& c, double elapsed, bool tty
 }
 
 }  // namespace
+
+void InstallStopHandlers() {
+  std::signal(SIGINT, OnStopSignal);
+  std::signal(SIGTERM, OnStopSignal);
+}
 
 Result<RunStats> Run(RecordSource* source, Sink* sink, const RunOptions& o) {
   RunStats s;
@@ -54,9 +67,11 @@ Result<RunStats> Run(RecordSource* source, Sink* sink, const RunOptions& o) {
       std::this_thread::sleep_for(std::chrono::duration<double>(wait));
       sink->Poll();
       now = Clock::now();
-      if (o.progress_s > 0 && now >= next_progress) break;
+      if ((o.progress_s > 0 && now >= next_progress) || g_stop != 0) break;
     }
-    if (!finishing && o.duration_ms > 0 && Seconds(now - t0) * 1000.0 >= static_cast<double>(o.duration_ms)) {
+    const bool timed_out =
+        o.duration_ms > 0 && Seconds(now - t0) * 1000.0 >= static_cast<double>(o.duration_ms);
+    if (!finishing && (timed_out || g_stop != 0)) {
       source->Finish();
       finishing = true;
     }

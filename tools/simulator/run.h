@@ -38,6 +38,10 @@ struct RunStats {
   Status close_status;  ///< the flush at the end
 };
 
+/// \brief Make SIGINT and SIGTERM end the run cleanly: no new readings, held ones
+/// drained, everything flushed, stats printed. A second signal kills as usual.
+void InstallStopHandlers();
+
 /// \brief Send every record of `source` to `sink`, paced; flush at the end.
 /// Returns an error only for a failure that stopped the run (a produce error);
 /// delivery failures are counted in the stats.
