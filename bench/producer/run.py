@@ -21,6 +21,7 @@ import json
 import os
 import platform
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -56,6 +57,12 @@ def drop_topic(bootstrap: str, name: str) -> None:
         print(f"bench/producer: could not delete topic {name}: {e}", file=sys.stderr)
 
 
+def child_cpu_s() -> float:
+    """User + system CPU seconds used by finished children so far."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
 def run_ours(args, topic: str) -> dict:
     with tempfile.NamedTemporaryFile(suffix=".json") as stats:
         cmd = [str(args.produce), "--bootstrap", args.bootstrap, "--topic", topic,
@@ -63,12 +70,15 @@ def run_ours(args, topic: str) -> dict:
                "--metrics", "1", "--anomaly-rate", "0", "--compression", args.compression,
                "--linger-ms", str(args.linger_ms), "--batch-size", str(args.batch_size),
                "--stats", stats.name, "--quiet"]
+        cpu0 = child_cpu_s()
         run = subprocess.run(cmd, capture_output=True, text=True)
+        cpu = child_cpu_s() - cpu0
         if run.returncode != 0:
             die(f"vigil-produce failed ({run.returncode}): {run.stderr[-2000:]}")
         s = json.loads(Path(stats.name).read_text())
     return {"events_per_s": s["events_per_s"], "mb_per_s": s["mb_per_s"],
-            "avg_bytes": s["delivered_bytes"] / s["delivered"], "cmd": cmd}
+            "avg_bytes": s["delivered_bytes"] / s["delivered"], "cmd": cmd,
+            "cpu_us_per_event": cpu / args.records * 1e6}
 
 
 def run_kafka(args, topic: str, record_size: int) -> dict:
@@ -78,7 +88,9 @@ def run_kafka(args, topic: str, record_size: int) -> dict:
     cmd = ["java", "-Xmx1g", "-cp", f"{args.jars}/*", "org.apache.kafka.tools.ProducerPerformance",
            "--topic", topic, "--num-records", str(args.records), "--record-size", str(record_size),
            "--throughput", "-1", "--producer-props", *[f"{k}={v}" for k, v in props.items()]]
+    cpu0 = child_cpu_s()
     run = subprocess.run(cmd, capture_output=True, text=True)
+    cpu = child_cpu_s() - cpu0
     if run.returncode != 0:
         die(f"ProducerPerformance failed ({run.returncode}): {run.stderr[-2000:]}")
     # Final line: "N records sent, X records/sec (Y MB/sec), ..."
@@ -88,7 +100,8 @@ def run_kafka(args, topic: str, record_size: int) -> dict:
     sent, rate, mb = m[-1]
     if int(sent) != args.records:
         die(f"ProducerPerformance sent {sent} of {args.records}")
-    return {"events_per_s": float(rate), "mb_per_s": float(mb), "cmd": cmd}
+    return {"events_per_s": float(rate), "mb_per_s": float(mb), "cmd": cmd,
+            "cpu_us_per_event": cpu / args.records * 1e6}
 
 
 def main() -> None:
@@ -109,6 +122,7 @@ def main() -> None:
     if not (args.jars / f"kafka-tools-{kafka_version(args.jars)}.jar").is_file():
         die(f"no kafka-tools jar in {args.jars} (./vigil setup stack)")
 
+    args.load_start = os.getloadavg()[0]
     ours, kafka = [], []
     for i in range(args.repeats):
         topic = make_topic(args.bootstrap, args.partitions)
@@ -129,13 +143,14 @@ def main() -> None:
     med_kafka = statistics.median(r["events_per_s"] for r in kafka)
     avg_bytes = statistics.median(r["avg_bytes"] for r in ours)
     load = os.getloadavg()
+    load_start = args.load_start
     cpu = next((l.split(":", 1)[1].strip() for l in Path("/proc/cpuinfo").read_text().splitlines()
                 if l.startswith("model name")), platform.processor())
     print(f"""
-| producer | events/s (median of {args.repeats}) | MB/s | runs (events/s) |
-|---|---|---|---|
-| vigil-produce (librdkafka 2.0.2) | {med_ours:,.0f} | {statistics.median(r['mb_per_s'] for r in ours):.1f} | {', '.join(f"{r['events_per_s']:,.0f}" for r in ours)} |
-| ProducerPerformance (Kafka {kafka_version(args.jars)}) | {med_kafka:,.0f} | {statistics.median(r['mb_per_s'] for r in kafka):.1f} | {', '.join(f"{r['events_per_s']:,.0f}" for r in kafka)} |
+| producer | events/s (median of {args.repeats}) | MB/s | CPU us/event (median) | runs (events/s) |
+|---|---|---|---|---|
+| vigil-produce (librdkafka 2.0.2) | {med_ours:,.0f} | {statistics.median(r['mb_per_s'] for r in ours):.1f} | {statistics.median(r['cpu_us_per_event'] for r in ours):.2f} | {', '.join(f"{r['events_per_s']:,.0f}" for r in ours)} |
+| ProducerPerformance (Kafka {kafka_version(args.jars)}) | {med_kafka:,.0f} | {statistics.median(r['mb_per_s'] for r in kafka):.1f} | {statistics.median(r['cpu_us_per_event'] for r in kafka):.2f} | {', '.join(f"{r['events_per_s']:,.0f}" for r in kafka)} |
 
 Ratio vigil-produce / ProducerPerformance: **{med_ours / med_kafka:.2f}** (goal >= 0.8); vigil-produce
 alone: **{med_ours:,.0f} events/s** (goal >= 500,000).
@@ -143,7 +158,9 @@ alone: **{med_ours:,.0f} events/s** (goal >= 500,000).
 {args.records:,} records per run, {avg_bytes:.0f}-byte events (ProducerPerformance: --record-size
 {round(avg_bytes)}), topic with {args.partitions} partitions, acks=all, idempotence on,
 compression {args.compression}, linger.ms={args.linger_ms}, batch.size={args.batch_size}.
-Machine: {os.cpu_count()} cores, {cpu}; load average {load[0]:.1f} at the end (other work was running).
+CPU us/event: user+system CPU of the producer process (JVM start included for
+ProducerPerformance), not the broker's.
+Machine: {os.cpu_count()} cores, {cpu}; load average {load_start:.1f} at the start and {load[0]:.1f} at the end.
 Command: `.vigil/venv/bin/python bench/producer/run.py --records {args.records} --repeats {args.repeats}`
 """)
 
