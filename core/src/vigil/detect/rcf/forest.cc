@@ -6,6 +6,12 @@
 namespace vigil::internal {
 namespace {
 
+// Inputs are kept as floats; larger magnitudes are clamped so that box side
+// sums over up to kMaxDims dimensions stay finite.
+constexpr double kMaxMagnitude = 1e30;
+
+float ToFloat(double v) { return static_cast<float>(std::clamp(v, -kMaxMagnitude, kMaxMagnitude)); }
+
 // Rebase the sampler weights once lambda * age exceeds this, so that float
 // weights keep their precision on endless streams.
 constexpr double kMaxDecayedAge = 32.0;
@@ -49,7 +55,7 @@ RandomCutForest::RandomCutForest(const RcfOptions& options, int dims, uint64_t s
 void RandomCutForest::Candidate(const double* x, float* out) const {
   const int keep = tree_dims_ - dims_;
   std::copy(shingle_.begin() + dims_, shingle_.begin() + dims_ + keep, out);
-  for (int m = 0; m < dims_; ++m) out[keep + m] = static_cast<float>(x[m]);
+  for (int m = 0; m < dims_; ++m) out[keep + m] = ToFloat(x[m]);
   std::fill(out + tree_dims_, out + stride_, 0.0f);
 }
 
@@ -107,7 +113,7 @@ double RandomCutForest::Attribution(const double* x, double* high, double* low) 
 
 Status RandomCutForest::Update(const double* x) {
   std::copy(shingle_.begin() + dims_, shingle_.begin() + tree_dims_, shingle_.begin());
-  for (int m = 0; m < dims_; ++m) shingle_[tree_dims_ - dims_ + m] = static_cast<float>(x[m]);
+  for (int m = 0; m < dims_; ++m) shingle_[tree_dims_ - dims_ + m] = ToFloat(x[m]);
   ++inputs_;
   if (inputs_ < static_cast<uint64_t>(shingle_size_)) return Status::OK();
 

@@ -283,6 +283,18 @@ TEST(RandomCutForestTest, ConstantInputKeepsDuplicatesConsistent) {
   EXPECT_EQ(Feed(f.get(), more, 0, 200), Feed(g.get(), more, 0, 200));
 }
 
+TEST(RandomCutForestTest, HugeValuesKeepScoresFinite) {
+  auto f = MakeForest(Small(), 2);
+  const auto xs = Sine(600, 2, 41);
+  Feed(f.get(), xs, 0, 500);
+  const double huge[2] = {1e300, -1e300};
+  const double score = f->Score(huge);
+  EXPECT_TRUE(std::isfinite(score));
+  EXPECT_GT(score, 1.0);
+  ASSERT_OK(f->Update(huge));
+  for (double s : Feed(f.get(), xs, 500, 600)) ASSERT_TRUE(std::isfinite(s));
+}
+
 TEST(RandomCutForestTest, TimeDecayFavoursRecentPoints) {
   const auto xs = Sine(20000, 1, 37);
   RcfOptions o = Small(1);

@@ -4,6 +4,7 @@
 // the node's box grown by x separates x. Once x lies inside a box, every
 // ancestor's box contains it too, so the walk stops there.
 #include <cmath>
+#include <vector>
 
 #include "vigil/detect/rcf/box_math_internal.h"
 #include "vigil/detect/rcf/tree_internal.h"
@@ -13,15 +14,23 @@ namespace {
 
 double ScoreUnseen(int depth) { return 1.0 / (depth + 1); }
 
-double ScoreSeen(int depth, uint32_t leaf_mass) {
-  return 1.0 / (depth + std::log2(1.0 + leaf_mass));
+// log2(1 + m) for every mass a tree can have, computed once per process.
+double Log2OnePlus(uint32_t m) {
+  static const std::vector<double> table = [] {
+    std::vector<double> t(RandomCutTree::kMaxCapacity + 1);
+    for (size_t i = 0; i < t.size(); ++i) t[i] = std::log2(1.0 + static_cast<double>(i));
+    return t;
+  }();
+  return table[m];
 }
+
+double ScoreSeen(int depth, uint32_t leaf_mass) { return 1.0 / (depth + Log2OnePlus(leaf_mass)); }
 
 double Damp(uint32_t leaf_mass, uint32_t tree_mass) {
   return 1.0 - static_cast<double>(leaf_mass) / (2.0 * tree_mass);
 }
 
-double Normalizer(uint32_t tree_mass) { return std::log2(1.0 + tree_mass); }
+double Normalizer(uint32_t tree_mass) { return Log2OnePlus(tree_mass); }
 
 }  // namespace
 
