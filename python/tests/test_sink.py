@@ -136,3 +136,13 @@ def test_fault_spec_errors_name_the_variable(spec):
 def test_fault_spec_parses():
     assert Fault.parse("mid_write:batch=3") == Fault("mid_write", 3)
     assert Fault.parse("") is None
+
+
+def test_only_the_spark_55271_failure_restarts_the_query():
+    from vigil_stream.job import is_spark_55271
+    npe = ('[STREAM_FAILED] Query [id = 1] terminated with exception: Cannot invoke '
+           '"scala.collection.IterableOps.map(scala.Function1)" because the return value of '
+           '"scala.Option.get()" is null SQLSTATE: XXKST')
+    assert is_spark_55271(RuntimeError(npe))
+    assert not is_spark_55271(RuntimeError("java.lang.NullPointerException at Foo.bar"))
+    assert not is_spark_55271(RuntimeError("[FOREACH_BATCH_USER_FUNCTION_ERROR] claims failed"))

@@ -111,18 +111,38 @@ def main(argv: Optional[list[str]] = None) -> int:
     spark.sparkContext.setLogLevel(os.environ.get("VIGIL_SPARK_LOG_LEVEL", "WARN"))
     if cfg.progress_file:
         spark.streams.addListener(ProgressListener(cfg.progress_file))
-    query = start(spark, cfg)
-    print(f"vigil-stream: query {query.id} started; checkpoint {cfg.checkpoint_location}", flush=True)
-    try:
-        if args.max_seconds > 0:
-            query.awaitTermination(args.max_seconds)
+    deadline = time.monotonic() + args.max_seconds if args.max_seconds > 0 else None
+    restarts = 0
+    while True:
+        query = start(spark, cfg)
+        print(f"vigil-stream: query {query.id} started; checkpoint {cfg.checkpoint_location}", flush=True)
+        try:
+            if deadline is not None:
+                if not query.awaitTermination(max(0.0, deadline - time.monotonic())):
+                    query.stop()
+            else:
+                query.awaitTermination()
+        except KeyboardInterrupt:
             query.stop()
-        else:
-            query.awaitTermination()
-    except KeyboardInterrupt:
-        query.stop()
-    exc = query.exception()
-    if exc is not None:
-        print(f"vigil-stream: query failed: {exc}", file=sys.stderr)
-        return 1
-    return 0
+        except Exception as e:  # StreamingQueryException
+            if is_spark_55271(e) and restarts < MAX_55271_RESTARTS:
+                restarts += 1
+                print("vigil-stream: Spark 4.1.1 failed reporting Kafka metrics after a replayed batch "
+                      "(SPARK-55271; the batch itself committed); restarting the query", flush=True)
+                continue
+            print(f"vigil-stream: query failed: {e}", file=sys.stderr)
+            return 1
+        return 0
+
+
+# Spark 4.1.1's Kafka source throws a NullPointerException from its progress metrics when
+# the first batch of a run is a replay from the offset log (latestOffset() never ran):
+# SPARK-55271 / SPARK-57438. The replayed batch has committed by then, so starting the
+# query again from the checkpoint continues correctly.
+MAX_55271_RESTARTS = 5
+
+
+def is_spark_55271(exc: BaseException) -> bool:
+    text = str(exc)
+    return ('Cannot invoke "scala.collection.IterableOps.map(scala.Function1)" because the return '
+            'value of "scala.Option.get()" is null') in text
