@@ -43,6 +43,7 @@ with DAG(
         conn_id=SPARK_CONN_ID,
         retries=3,
         retry_delay=dt.timedelta(seconds=30),
+        retry_exponential_backoff=False,
         execution_timeout=dt.timedelta(minutes=15),
     )
     check >> [healthy, restart]

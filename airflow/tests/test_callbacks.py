@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import json
 import logging
@@ -13,8 +14,9 @@ import pytest
 from vigil_airflow import callbacks
 
 
-@pytest.fixture
-def webhook():
+@contextlib.contextmanager
+def webhook_server():
+    """A local HTTP server recording each POSTed JSON body: yields (url, received)."""
     received = []
 
     class Handler(http.server.BaseHTTPRequestHandler):
@@ -30,8 +32,16 @@ def webhook():
     server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/alert", received
-    server.shutdown()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/alert", received
+    finally:
+        server.shutdown()
+
+
+@pytest.fixture
+def webhook():
+    with webhook_server() as hook:
+        yield hook
 
 
 def _context():

@@ -110,3 +110,26 @@ def test_supervisor_starts_and_restarts_the_stream(private_home, deployment, air
         pid = stream.read_pid(s)
         if pid is not None:
             stop_process(pid, grace_s=20)
+
+
+def test_repeated_restart_failures_fire_the_alert(stack_config, deployment, airflow_db, tmp_path,
+                                                  monkeypatch):
+    """A job that cannot be submitted fails every retry; then the webhook gets the alert."""
+    import test_callbacks
+    from vigil_airflow import tasks
+
+    tasks.provision_bucket()
+
+    # a VIGIL_HOME with the real secrets but no venv: the submit spec fails at once
+    home = tmp_path / "broken-home"
+    home.mkdir()
+    (home / "secrets.env").symlink_to(pathlib.Path(stack_config.home) / "secrets.env")
+    monkeypatch.setenv("VIGIL_HOME", str(home))
+    with test_callbacks.webhook_server() as (url, received):
+        monkeypatch.setenv("VIGIL_ALERT_WEBHOOK", url)
+        states = _supervise(dt.datetime.now(UTC))
+    assert states["check_stream"] == "success" and states["restart_stream"] == "failed", states
+    restart_alerts = [p for _, p in received if p["task_id"] == "restart_stream" and p["error"]]
+    assert len(restart_alerts) == 1, received
+    assert restart_alerts[0]["try_number"] == 4  # the first try and its 3 retries
+    assert "spark-submit: not found" in restart_alerts[0]["error"]
