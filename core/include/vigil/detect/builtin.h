@@ -54,7 +54,7 @@ struct CusumOptions {
   double baseline_halflife = 1000;  ///< points; the in-control level adapts this slowly
   int32_t warmup = 60;
   double drift = 1.0;      ///< k, in standard deviations
-  double limit = 15;       ///< h: the statistic is reset after exceeding it
+  double limit = 20;       ///< h: the statistic is reset after exceeding it
   double min_std_rel = 1e-3;
   double min_std_abs = 1e-9;
 

@@ -21,8 +21,11 @@ namespace vigil {
 namespace {
 
 constexpr double kMadToStd = 1.4826;
-// Median |x_t - x_t-1| of Gaussian noise is 0.954 sigma.
-constexpr double kStepToStd = 1.0 / 0.954;
+// The floor is the standard deviation of quantization noise, q / sqrt(12),
+// for a quantum q = the typical non-zero step: it stops a collapsed MAD from
+// turning one quantum into an alarm, and is far below the MAD of continuous
+// noise (whose typical step is ~0.95 sigma), where it has no effect.
+constexpr double kStepToStd = 0.28867513459481287;  // 1 / sqrt(12)
 constexpr double kStepRate = 0.02;  // multiplicative step of the typical-step median
 
 double Median(std::vector<double> v) {
@@ -166,7 +169,7 @@ Result<std::unique_ptr<DetectorFactory>> MakeRobustFactory(const RobustOptions& 
   VIGIL_RETURN_NOT_OK(o.Validate());
   return std::unique_ptr<DetectorFactory>(
       std::make_unique<internal::SimpleFactory<RobustDetector, RobustOptions>>(
-          o, "robust", DetectorKind::kUnivariate, internal::Logistic(5.0, 0.7)));
+          o, "robust", DetectorKind::kUnivariate, internal::Logistic(6.0, 0.7)));
 }
 
 }  // namespace vigil
