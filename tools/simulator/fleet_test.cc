@@ -146,7 +146,27 @@ TEST(FleetTest, KindsAreWhatTheyClaim) {
       << "every labelled event is sent once as anomalous";
 }
 
-TEST(FleetTest, EveryKindIsInjectedAndClearlyAbnormal) {
+// One device's readings in order: event id, event time, metric name -> value.
+struct Reading {
+  std::string id;
+  int64_t ts;
+  std::map<std::string, double> values;
+};
+
+double Mean(const std::vector<double>& v) {
+  double s = 0;
+  for (double x : v) s += x;
+  return s / static_cast<double>(v.size());
+}
+
+double Sd(const std::vector<double>& v) {
+  const double m = Mean(v);
+  double s = 0;
+  for (double x : v) s += (x - m) * (x - m);
+  return std::sqrt(s / static_cast<double>(v.size() - 1));
+}
+
+TEST(FleetTest, EveryKindIsInjectedAndIsWhatItsLabelSays) {
   FleetOptions o;
   o.devices = 8;
   o.metrics = 3;
@@ -158,58 +178,102 @@ TEST(FleetTest, EveryKindIsInjectedAndClearlyAbnormal) {
   for (int k = 0; k < kNumAnomalyKinds; ++k) {
     EXPECT_GT(out.episodes.by_kind[k], 5) << AnomalyKindName(static_cast<AnomalyKind>(k));
   }
-  // Per device and metric: the readings in order, to compare an episode with what came before.
   simdjson::dom::parser parser;
-  std::map<std::string, std::vector<std::pair<std::string, std::vector<double>>>> series;
+  std::map<std::string, std::vector<Reading>> series;
+  std::map<std::string, std::string> device_class;
   for (const Record& r : out.records) {
     simdjson::dom::element doc;
     ASSERT_EQ(parser.parse(r.value).get(doc), simdjson::SUCCESS);
-    std::vector<double> v;
-    for (auto [name, value] : doc["metrics"].get_object()) v.push_back(double(value));
-    series[r.key].emplace_back(std::string(std::string_view(doc["event_id"])), v);
+    Reading reading{Str(doc["event_id"]), 0, {}};
+    ASSERT_OK_AND_ASSIGN(reading.ts, ParseTimestampMs(std::string_view(doc["ts"])));
+    for (auto [name, value] : doc["metrics"].get_object()) {
+      reading.values[std::string(name)] = double(value);
+    }
+    series[r.key].push_back(std::move(reading));
+    device_class[r.key] = Str(doc["tags"]["device_class"]);
   }
-  int checked = 0;
+  std::map<std::string, int> checked;
   for (const std::string& l : out.labels) {
     simdjson::dom::element doc;
     ASSERT_EQ(parser.parse(l.substr(l.find('\t') + 1)).get(doc), simdjson::SUCCESS);
     const std::string kind = Str(doc["kind"]);
-    if (kind != "spike" && kind != "dip" && kind != "level_shift") continue;
-    const auto& s = series[l.substr(0, l.find('\t'))];
-    const std::string first = Str(doc["event_ids"].at(0));
+    const std::string device = Str(doc["device_id"]);
+    SCOPED_TRACE(l);
+    const std::vector<Reading>& s = series[device];
+    std::vector<std::string> ids;
+    for (simdjson::dom::element id : doc["event_ids"].get_array()) ids.push_back(Str(id));
+    ASSERT_FALSE(ids.empty());
     size_t at = 0;
-    while (at < s.size() && s[at].first != first) ++at;
+    while (at < s.size() && s[at].id != ids[0]) ++at;
     ASSERT_LT(at, s.size());
-    ASSERT_GE(at, 50u);
-    // Which metric: the one named first, by position among the device's metrics.
-    const std::string metric = Str(doc["metrics"].at(0));
-    simdjson::dom::element ev;
-    size_t m = 0;
-    for (const Record& r : out.records) {
-      if (r.key != l.substr(0, l.find('\t'))) continue;
-      ASSERT_EQ(parser.parse(r.value).get(ev), simdjson::SUCCESS);
-      for (auto [name, value] : ev["metrics"].get_object()) {
-        if (name == metric) break;
-        ++m;
+    ASSERT_GE(at, 50u) << "episodes start after the warm-up";
+    if (at + ids.size() > s.size()) continue;  // cut short by the end of the run
+    std::vector<std::string> metrics;
+    for (simdjson::dom::element m : doc["metrics"].get_array()) metrics.push_back(Str(m));
+    // Baseline: the 50 readings before the episode.
+    auto before = [&](const std::string& m) {
+      std::vector<double> v;
+      for (size_t i = at - 50; i < at; ++i) v.push_back(s[i].values.at(m));
+      return v;
+    };
+    auto during = [&](const std::string& m, size_t n) {
+      std::vector<double> v;
+      for (size_t i = at; i < at + n; ++i) v.push_back(s[i].values.at(m));
+      return v;
+    };
+    auto z = [&](const std::string& m, double x) {
+      const std::vector<double> b = before(m);
+      return (x - Mean(b)) / Sd(b);
+    };
+    const size_t n = ids.size();
+    if (kind == "spike" || kind == "dip") {
+      const double zz = z(metrics[0], s[at].values.at(metrics[0]));
+      EXPECT_GT(kind == "spike" ? zz : -zz, 4.0) << zz;
+    } else if (kind == "level_shift") {
+      // Every shifted reading (all but the step back) stands out.
+      const double zz = z(metrics[0], Mean(during(metrics[0], n - 1)));
+      EXPECT_GT(std::fabs(zz), 4.0) << zz;
+    } else if (kind == "drift") {
+      const double first = z(metrics[0], s[at].values.at(metrics[0]));
+      const double last = z(metrics[0], s[at + n - 2].values.at(metrics[0]));
+      EXPECT_LT(std::fabs(first), 4.0) << "a drift starts small";
+      EXPECT_GT(std::fabs(last), 8.0) << "and ends far away";
+    } else if (kind == "stuck") {
+      const std::vector<double> v = during(metrics[0], n);
+      EXPECT_GE(v.size(), 30u);
+      for (double x : v) EXPECT_EQ(x, v[0]) << "a stuck value repeats exactly";
+      EXPECT_GT(Sd(before(metrics[0])), 0.0);
+    } else if (kind == "noise_burst") {
+      EXPECT_GT(Sd(during(metrics[0], n)), 3.0 * Sd(before(metrics[0])));
+    } else if (kind == "dropout") {
+      ASSERT_EQ(n, 1u);
+      EXPECT_GE(s[at].ts - s[at - 1].ts, 21 * o.interval_ms) << "a gap of 20+ readings";
+      EXPECT_EQ(int64_t(doc["end_ts_ms"]), s[at].ts);
+    } else if (kind == "correlation_break") {
+      ASSERT_OK_AND_ASSIGN(const DeviceClass* cls, FindDeviceClass(device_class[device]));
+      auto gain = [&](const std::string& m) {
+        for (const MetricSpec& spec : cls->metrics) {
+          if (m == spec.name) return spec.load_gain;
+        }
+        return 0.0;
+      };
+      // In load terms, the broken metric moves against its partners.
+      auto load_shift = [&](const std::string& m) {
+        return z(m, Mean(during(m, n - 1))) * (gain(m) >= 0 ? 1 : -1);
+      };
+      const double broken = load_shift(metrics[0]);
+      for (size_t i = 1; i < metrics.size(); ++i) {
+        const double partner = load_shift(metrics[i]);
+        EXPECT_LT(broken * partner, 0.0) << metrics[0] << " vs " << metrics[i];
+        EXPECT_GT(std::fabs(partner), 3.0);
       }
-      break;
+      EXPECT_GT(std::fabs(broken), 3.0);
+    } else {
+      ADD_FAILURE() << "unknown kind " << kind;
     }
-    // Mean and sd of the 50 readings before the episode.
-    double sum = 0, sq = 0;
-    for (size_t i = at - 50; i < at; ++i) sum += s[i].second[m];
-    const double mean = sum / 50;
-    for (size_t i = at - 50; i < at; ++i) sq += (s[i].second[m] - mean) * (s[i].second[m] - mean);
-    const double sd = std::sqrt(sq / 49);
-    const double z = (s[at].second[m] - mean) / sd;
-    EXPECT_GT(std::fabs(z), 4.0) << kind << " " << first << " z=" << z;
-    if (kind == "spike") {
-      EXPECT_GT(z, 0);
-    }
-    if (kind == "dip") {
-      EXPECT_LT(z, 0);
-    }
-    ++checked;
+    ++checked[kind];
   }
-  EXPECT_GT(checked, 15);
+  EXPECT_EQ(checked.size(), static_cast<size_t>(kNumAnomalyKinds));
 }
 
 TEST(FleetTest, RejectsBadOptionsWithTheFlagName) {
