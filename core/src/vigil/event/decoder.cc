@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,12 @@ Status DecoderOptions::Validate() const {
 }
 
 namespace {
+
+// Key comparison with a compile-time length, so the compare is inlined.
+template <size_t N>
+inline bool Is(std::string_view key, const char (&literal)[N]) {
+  return key.size() == N - 1 && std::memcmp(key.data(), literal, N - 1) == 0;
+}
 
 struct Pending {
   std::string_view event_id, device_id, device_class;
@@ -235,22 +242,23 @@ class DecoderImpl final : public Decoder {
         return fail(RejectReason::kMalformedJson, "malformed object");
       }
       od::value v = field.value();
-      if (key == "event_id" || key == "device_id") {
+      const bool is_event_id = Is(key, "event_id");
+      if (is_event_id || Is(key, "device_id")) {
         std::string_view s;
         if (auto err = v.get_string().get(s)) return WrongType(err, key, "a string", reason, detail);
-        (key == "event_id" ? ev.event_id : ev.device_id) = s;
-        (key == "event_id" ? ev.has_event_id : ev.has_device_id) = true;
-      } else if (key == "ts") {
+        (is_event_id ? ev.event_id : ev.device_id) = s;
+        (is_event_id ? ev.has_event_id : ev.has_device_id) = true;
+      } else if (Is(key, "ts")) {
         if (!ParseTs(v, reason, detail)) return false;
         ev.has_ts = true;
-      } else if (key == "metrics") {
+      } else if (Is(key, "metrics")) {
         if (!ParseMetrics(v, reason, detail)) return false;
         ev.has_metrics = true;
-      } else if (key == "schema_version") {
+      } else if (Is(key, "schema_version")) {
         if (auto err = v.get_int64().get(ev.schema_version)) {
           return WrongType(err, key, "an integer", reason, detail);
         }
-      } else if (key == "tags") {
+      } else if (Is(key, "tags")) {
         if (!ParseTags(v, reason, detail)) return false;
       }
     }
@@ -365,7 +373,7 @@ class DecoderImpl final : public Decoder {
       if (std::move(field_result).get(field) || !KeyOf(field, &key)) {
         return WrongType(simdjson::TAPE_ERROR, "tags", "", reason, detail);
       }
-      if (key == "device_class") {
+      if (Is(key, "device_class")) {
         std::string_view s;
         if (auto err = field.value().get_string().get(s)) {
           return WrongType(err, "tags.device_class", "a string", reason, detail);
