@@ -61,6 +61,8 @@ struct VerdictBatch {
   void Reserve(int64_t n);
 };
 
+/// \brief Per-key detector state and the verdict loop. Not thread-safe: use one
+/// engine per task (the Spark job keeps one per partition of device buckets).
 class Engine {
  public:
   virtual ~Engine() = default;
