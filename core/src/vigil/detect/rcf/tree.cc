@@ -198,7 +198,18 @@ Status RandomCutTree::Delete(uint32_t point, const PointStore& store) {
   int32_t path[kMaxCapacity];
   int depth = 0;
   const int32_t leaf_ref = Descend(store.Get(point), path, &depth);
-  for (int k = depth - 2; k >= 0 && k >= depth - 4; --k) PrefetchBox(path[k]);
+  // Shrinking reads each ancestor's box and its other child's box: fetch them together.
+  for (int k = depth - 1; k >= 0 && k >= depth - 4; --k) {
+    if (k < depth - 1) PrefetchBox(path[k]);
+    const Routing& r = route_[path[k]];
+    const int32_t on_path = k + 1 < depth ? path[k + 1] : leaf_ref;
+    const int32_t other = r.left == on_path ? r.right : r.left;
+    if (IsLeaf(other)) {
+      __builtin_prefetch(store.Get(leaf_point_[~other]));
+    } else {
+      PrefetchBox(other);
+    }
+  }
   const int32_t leaf = ~leaf_ref;
   if (leaf_point_[leaf] != point) {
     return Status::Internal("rcf tree: point " + std::to_string(point) + " is not in the tree");
