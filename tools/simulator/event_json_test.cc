@@ -49,6 +49,23 @@ TEST_F(EventJsonTest, WritesTheDocumentedEvent) {
   EXPECT_EQ(double(doc["metrics"]["vibration"]), 0.02);
 }
 
+TEST_F(EventJsonTest, FastPathWritesTheSameBytes) {
+  Rng rng(3);
+  for (int i = 0; i < 1000; ++i) {
+    values_ = {rng.Uniform(-1e4, 1e4), rng.Normal(0, 1e-3)};
+    decimals_ = {static_cast<int>(rng.UniformInt(0, 6)), static_cast<int>(rng.UniformInt(0, 6))};
+    EventView e = View();
+    e.ts_ms = rng.UniformInt(0, 4102444800000);
+    if (i % 3 == 1) e.device_class = "";
+    if (i % 3 == 2) e.site = "";
+    std::string slow, fast;
+    AppendEventJson(e, &slow);
+    e.plain_strings = true;
+    AppendEventJson(e, &fast);
+    ASSERT_EQ(fast, slow);
+  }
+}
+
 TEST_F(EventJsonTest, WritesFixedDecimals) {
   auto num = [](double v, int d) {
     std::string out;
