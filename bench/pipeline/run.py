@@ -108,7 +108,10 @@ def main() -> int:
     p.add_argument("--repeats", type=int, default=3, help="ConsumerPerformance runs")
     p.add_argument("--latency-rate", type=int, default=10_000)
     p.add_argument("--latency-seconds", type=int, default=60)
+    p.add_argument("--latency-devices", type=int, default=100,
+                   help="devices in the latency run (few, so detectors warm up within it)")
     p.add_argument("--skip-latency", action="store_true")
+    p.add_argument("--skip-throughput", action="store_true")
     p.add_argument("--produce", default=os.environ.get("VIGIL_PRODUCE"))
     p.add_argument("--out", default=None, help="work directory (default $VIGIL_HOME/bench/pipeline)")
     p.add_argument("--markdown", action="store_true")
@@ -127,6 +130,15 @@ def main() -> int:
                     "load_avg_at_start": os.getloadavg()[0]}
 
     # 1. throughput
+    if not args.skip_throughput:
+        throughput(cfg, args, binary, out, run_id, common, result)
+    if not args.skip_latency:
+        latency(cfg, args, binary, out, run_id, common, bucket, result)
+    print(json.dumps(result, indent=1))
+    return 0
+
+
+def throughput(cfg, args, binary, out, run_id, common, result) -> None:
     topic = f"vigil-bench-{run_id}"
     make_topic(cfg, topic, args.partitions)
     st = produce(cfg, binary, topic, out, "--devices", str(args.devices), "--metrics", str(args.metrics),
@@ -154,47 +166,48 @@ def main() -> int:
     result["state_bytes_per_device"] = round(batches[-1]["state_bytes"] / max(1, batches[-1]["devices"]), 1)
     result["ratio_to_consumer_perf"] = round(result["job_events_per_s_after_batch0"] / statistics.median(kafka), 3)
 
-    # 2. latency at a fixed rate
-    if not args.skip_latency:
-        ltopic = f"vigil-bench-lat-{run_id}"
-        make_topic(cfg, ltopic, args.partitions)
-        name = f"bench-lat-{run_id}"
-        rec, progress = run_job(cfg, name, out, {**common, "kafka_topic": ltopic, "trigger_interval_ms": 0,
-                                                 "starting_offsets": "earliest",
-                                                 "max_offsets_per_trigger": args.max_offsets})
-        try:
-            lst = produce(cfg, binary, ltopic, out, "--devices", str(args.devices), "--metrics",
-                          str(args.metrics), "--rate", str(args.latency_rate), "--duration",
-                          f"{args.latency_seconds}s", "--anomaly-rate", "0.01", "--seed", "2")
-            batches = wait_consumed(rec, progress, lst["delivered"], 1800, cfg.home / name / "log")
-        finally:
-            process.stop(rec, 30)
-        import boto3
-        from botocore.config import Config as BotoConfig
-        s3 = boto3.client("s3", config=BotoConfig(s3={"addressing_style": "path"}), **cfg.s3_client_kwargs())
-        # time_ms is taken after the batch's S3 puts returned: the objects are visible then.
-        done = {b["batch_id"]: b["time_ms"] for b in batches}
+
+def latency(cfg, args, binary, out, run_id, common, bucket, result) -> None:
+    """Kafka timestamp -> the batch that wrote the record finished its S3 puts."""
+    ltopic = f"vigil-bench-lat-{run_id}"
+    make_topic(cfg, ltopic, args.partitions)
+    name = f"bench-lat-{run_id}"
+    rec, progress = run_job(cfg, name, out, {**common, "kafka_topic": ltopic, "trigger_interval_ms": 0,
+                                             "starting_offsets": "earliest",
+                                             "max_offsets_per_trigger": args.max_offsets})
+    try:
+        lst = produce(cfg, binary, ltopic, out, "--devices", str(args.latency_devices), "--metrics",
+                      str(args.metrics), "--rate", str(args.latency_rate), "--duration",
+                      f"{args.latency_seconds}s", "--anomaly-rate", "0.01", "--malformed-rate", "0.005",
+                      "--seed", "2")
+        batches = wait_consumed(rec, progress, lst["delivered"], 1800, cfg.home / name / "log")
+    finally:
+        process.stop(rec, 30)
+    import boto3
+    from botocore.config import Config as BotoConfig
+    s3 = boto3.client("s3", config=BotoConfig(s3={"addressing_style": "path"}), **cfg.s3_client_kwargs())
+    # time_ms is taken after the batch's S3 puts returned: the objects are visible then.
+    done = {b["batch_id"]: b["time_ms"] for b in batches}
+    for what, prefix in (("anomalies", cfg.s3.prefix), ("dead_letters", cfg.s3.dead_letter_prefix)):
         lat = []
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=cfg.s3.prefix):
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
             for o in page.get("Contents", []):
-                name_ = o["Key"].rsplit("/", 1)[-1]
-                m = re.match(r"part-(\d+)-\d+\.json", name_)
-                if not m:
+                m = re.match(r"part-(\d+)-\d+\.json", o["Key"].rsplit("/", 1)[-1])
+                if not m or int(m.group(1)) not in done:
                     continue
                 body = s3.get_object(Bucket=bucket, Key=o["Key"])["Body"].read().decode()
                 for line in body.splitlines():
                     r = json.loads(line)
-                    if r["kafka_topic"] == ltopic and int(m.group(1)) in done:
+                    if r["kafka_topic"] == ltopic:
                         lat.append(done[int(m.group(1))] - r["kafka_timestamp_ms"])
         lat.sort()
         if lat:
-            result["latency_rate"] = args.latency_rate
-            result["latency_anomalies"] = len(lat)
-            result["latency_p50_ms"] = lat[len(lat) // 2]
-            result["latency_p99_ms"] = lat[min(len(lat) - 1, int(len(lat) * 0.99))]
-            result["latency_batch_ms_median"] = statistics.median(b["batch_ms"] for b in batches)
-    print(json.dumps(result, indent=1))
-    return 0
+            result[f"latency_{what}"] = {"n": len(lat), "p50_ms": lat[len(lat) // 2],
+                                         "p99_ms": lat[min(len(lat) - 1, int(len(lat) * 0.99))]}
+    result["latency_rate"] = args.latency_rate
+    result["latency_devices"] = args.latency_devices
+    result["latency_batch_ms_median"] = statistics.median(b["batch_ms"] for b in batches)
+    result["latency_batches"] = len(batches)
 
 
 if __name__ == "__main__":
