@@ -1,5 +1,8 @@
 """ClaimStore against moto's DynamoDB: ownership, replay, duplicates, retries."""
 
+# moto is not thread-safe: the stores here claim chunk by chunk (parallel=1); the
+# parallel path runs against DynamoDB Local in tests/e2e.
+
 from __future__ import annotations
 
 import pytest
@@ -9,7 +12,7 @@ from vigil_stream.claims import ClaimError, ClaimStore
 
 def test_first_claim_is_mine_and_other_owner_is_dropped(aws):
     _, ddb = aws
-    store = ClaimStore(ddb, "claims", sleep=lambda s: None)
+    store = ClaimStore(ddb, "claims", sleep=lambda s: None, parallel=1)
     r1 = store.claim(["a", "b", "c"], owner="q1:0", batch_id=0, now_ms=1000)
     assert r1.mine == {"a": 1000, "b": 1000, "c": 1000} and not r1.dropped
 
@@ -20,7 +23,7 @@ def test_first_claim_is_mine_and_other_owner_is_dropped(aws):
 
 def test_replay_of_same_batch_gets_its_own_ids_with_original_time(aws):
     _, ddb = aws
-    store = ClaimStore(ddb, "claims", sleep=lambda s: None)
+    store = ClaimStore(ddb, "claims", sleep=lambda s: None, parallel=1)
     store.claim(["a", "b"], owner="q1:5", batch_id=5, now_ms=1000)
     again = store.claim(["a", "b"], owner="q1:5", batch_id=5, now_ms=9999)
     assert again.mine == {"a": 1000, "b": 1000}
@@ -29,7 +32,7 @@ def test_replay_of_same_batch_gets_its_own_ids_with_original_time(aws):
 
 def test_new_checkpoint_is_another_owner(aws):
     _, ddb = aws
-    store = ClaimStore(ddb, "claims", sleep=lambda s: None)
+    store = ClaimStore(ddb, "claims", sleep=lambda s: None, parallel=1)
     store.claim(["a"], owner="q1:0", batch_id=0, now_ms=1)
     r = store.claim(["a"], owner="q2:0", batch_id=0, now_ms=2)
     assert r.dropped == {"a"} and not r.mine
@@ -37,7 +40,7 @@ def test_new_checkpoint_is_another_owner(aws):
 
 def test_many_ids_span_several_requests(aws):
     _, ddb = aws
-    store = ClaimStore(ddb, "claims", sleep=lambda s: None)
+    store = ClaimStore(ddb, "claims", sleep=lambda s: None, parallel=1)
     ids = [f"id-{i:04d}" for i in range(250)]
     r = store.claim(ids[:120], owner="q:0", batch_id=0, now_ms=1)
     assert len(r.mine) == 120

@@ -45,7 +45,7 @@ def context(aws, owner="query-1", **overrides) -> SinkContext:
     cfg = JobConfig.from_dict({"kafka_bootstrap": "k:9092", "kafka_topic": "t", "s3_bucket": "out",
                                "ddb_table": "claims", "checkpoint_location": "/tmp/cp", **overrides})
     clock = iter(range(1795430000000, 1795430000000 + 10**6, 1000))
-    return SinkContext(cfg=cfg, s3=s3, claims=ClaimStore(ddb, "claims", sleep=lambda s: None),
+    return SinkContext(cfg=cfg, s3=s3, claims=ClaimStore(ddb, "claims", sleep=lambda s: None, parallel=1),
                        owner=owner, detector_version="vigil-test/1", clock_ms=lambda: next(clock))
 
 

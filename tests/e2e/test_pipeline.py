@@ -243,6 +243,8 @@ def test_crash_at_each_point_then_restart_matches_uninterrupted_run(stack, s3, n
     assert sorted(got) == sorted(expected)  # same files (batch numbering included)
     got_recs = [r for rs in got.values() for r in rs]
     exp_recs = [r for rs in expected.values() for r in rs]
+    (tmp_path / "records-ref.json").write_text(json.dumps(expected, indent=1, sort_keys=True))
+    (tmp_path / "records-crash.json").write_text(json.dumps(got, indent=1, sort_keys=True))
     assert len(got_recs) == len({r["anomaly_id"] for r in got_recs})  # nothing twice
     assert _content(got_recs) == _content(exp_recs)                   # nothing lost or changed
     assert len(exp_recs) > 0

@@ -12,7 +12,8 @@ One item per anomaly_id:
     reprocessing from old offsets, a new checkpoint); the caller counts them.
 
 Fast path: one BatchGetItem per 100 ids (strongly consistent). New ids are then
-claimed with TransactWriteItems (up to 100 conditional updates per call, condition
+claimed with TransactWriteItems (up to 100 conditional updates per call, up to
+`parallel` calls at once, condition
 `attribute_not_exists(anomaly_id) OR claimed_by = :owner`); when the transaction
 is cancelled, the reasons say which ids lost the race, and the rest are retried.
 Throttling, 5xx and transaction conflicts back off exponentially (seeded jitter).
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import random
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Sequence
 
@@ -69,7 +71,7 @@ def ensure_table(client, table: str, wait_s: float = 30.0) -> None:
 class ClaimStore:
     def __init__(self, client, table: str, ttl_days: int = 30, max_attempts: int = 8,
                  base_delay_s: float = 0.05, seed: int = 0,
-                 sleep: Callable[[float], None] = time.sleep):
+                 sleep: Callable[[float], None] = time.sleep, parallel: int = 8):
         self._client = client
         self._table = table
         self._ttl_s = ttl_days * 86400
@@ -77,6 +79,7 @@ class ClaimStore:
         self._base_delay_s = base_delay_s
         self._rng = random.Random(seed)
         self._sleep = sleep
+        self._parallel = parallel
 
     def claim(self, ids: Iterable[str], owner: str, batch_id: int, now_ms: int) -> ClaimResult:
         """Claim `ids` for `owner` (query id + batch id); see the module doc."""
@@ -93,9 +96,22 @@ class ClaimStore:
                 result.replayed += 1
             else:
                 result.dropped.add(aid)
-        for i in range(0, len(todo), TRANSACT_LIMIT):
-            self._transact_claim(todo[i:i + TRANSACT_LIMIT], owner, batch_id, now_ms, result)
+        chunks = [todo[i:i + TRANSACT_LIMIT] for i in range(0, len(todo), TRANSACT_LIMIT)]
+        if len(chunks) <= 1 or self._parallel <= 1:
+            parts = [self._claim_chunk(c, owner, batch_id, now_ms) for c in chunks]
+        else:  # independent transactions: run them side by side (boto3 clients are thread-safe)
+            with ThreadPoolExecutor(max_workers=min(self._parallel, len(chunks))) as pool:
+                parts = list(pool.map(lambda c: self._claim_chunk(c, owner, batch_id, now_ms), chunks))
+        for part in parts:
+            result.mine.update(part.mine)
+            result.dropped |= part.dropped
+            result.calls += part.calls
         return result
+
+    def _claim_chunk(self, ids: list[str], owner: str, batch_id: int, now_ms: int) -> ClaimResult:
+        part = ClaimResult()
+        self._transact_claim(ids, owner, batch_id, now_ms, part)
+        return part
 
     # -- internals ---------------------------------------------------------
 

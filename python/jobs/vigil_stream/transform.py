@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Iterator, Optional
 
@@ -82,6 +83,7 @@ _ENGINES: dict = {}
 # that blob, the engine already holds it and load_all is skipped; any other blob
 # (another worker ran the bucket, a restart, a replay) is loaded.
 _BUCKET_ENGINES: dict = {}
+_CACHE = os.environ.get("VIGIL_ENGINE_CACHE", "1") != "0"
 
 
 def _router(num_buckets: int):
@@ -146,7 +148,7 @@ def detect_rows(bucket: int, rows: pa.Table, state_blob: Optional[bytes], waterm
     from vigil import Engine
     t0 = time.perf_counter_ns()
     cached = _BUCKET_ENGINES.get((config_yaml, bucket))
-    if cached is not None and state_blob is not None and cached[1] == state_blob:
+    if cached is not None and state_blob is not None and cached[1] == state_blob and _CACHE:
         engine = cached[0]
     else:
         engine = cached[0] if cached is not None else Engine(config_yaml)
