@@ -196,3 +196,32 @@ def test_bad_flags_and_unreachable_broker_fail_clearly(tmp_path):
                           capture_output=True, text=True, timeout=60)
     assert down.returncode == 1, down.stderr
     assert "failed" in down.stderr or "unsent" in down.stderr
+
+
+def test_replay_skab_style_csv_into_kafka(stack, kafka_topic, tmp_path):
+    topic = kafka_topic(partitions=2)
+    rows = ["datetime;Current;Pressure;anomaly;changepoint"]
+    for i in range(300):
+        anomalous = 100 <= i < 140 or 250 <= i < 260
+        rows.append(f"2020-03-09 10:{i // 60:02d}:{i % 60:02d};{1.2 + (0.5 if anomalous else 0):.3f};"
+                    f"{0.05 + i * 1e-4:.4f};{1.0 if anomalous else 0.0};0.0")
+    csv = tmp_path / "valve.csv"
+    csv.write_text("\n".join(rows) + "\n")
+    labels_path, stats_path = tmp_path / "labels.jsonl", tmp_path / "stats.json"
+    run = subprocess.run([str(produce_binary()), "--bootstrap", stack.kafka.bootstrap, "--topic", topic,
+                          "--replay", str(csv), "--device-id", "valve-7", "--speedup", "600",
+                          "--labels", str(labels_path), "--stats", str(stats_path), "--progress", "0"],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    stats = json.loads(stats_path.read_text())
+    # 300 rows, one second apart, at 600x real time: about half a second of pacing.
+    assert stats["delivered"] == 300 and stats["kinds"]["anomalous"] == 50 and stats["elapsed_s"] >= 0.4
+    labels = [json.loads(line) for line in labels_path.read_text().splitlines()]
+    assert [len(ep["event_ids"]) for ep in labels] == [40, 10]
+    messages = consume_all(stack.kafka.bootstrap, topic, 300, timeout_s=60)
+    assert len(messages) == 300
+    assert {m.key() for m in messages} == {b"valve-7"}, "one device: one key, one partition"
+    docs = [json.loads(m.value()) for m in sorted(messages, key=lambda m: m.offset())]
+    assert [d["event_id"] for d in docs] == [f"valve-7-{i:012d}" for i in range(300)]
+    assert docs[0]["ts"] == "2020-03-09T10:00:00.000Z" and set(docs[0]["metrics"]) == {"Current", "Pressure"}
+    assert labels[0]["event_ids"][0] == "valve-7-000000000100"
