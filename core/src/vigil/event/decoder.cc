@@ -142,6 +142,9 @@ class DecoderImpl final : public Decoder {
     }
     int64_t i = 0;
     for (auto it = stream.begin(); it != stream.end() && i < n; ++it, ++i) {
+      // An iterator in an error state has no source (simdjson dereferences null):
+      // check it first.
+      if (it.error()) return i;
       const size_t begin = static_cast<size_t>(offsets[i]) - start;
       const size_t end = static_cast<size_t>(offsets[i + 1]) - start;
       if (it.current_index() != begin) return i;
@@ -173,8 +176,9 @@ class DecoderImpl final : public Decoder {
       return;
     }
     if (!padded) {
-      if (scratch_.size() < len + simdjson::SIMDJSON_PADDING) scratch_.resize(len + simdjson::SIMDJSON_PADDING);
+      scratch_.resize(len + simdjson::SIMDJSON_PADDING);
       std::copy(p, p + len, scratch_.data());
+      std::fill(scratch_.begin() + static_cast<std::ptrdiff_t>(len), scratch_.end(), ' ');  // deterministic padding
       p = scratch_.data();
     }
     RejectReason reason;
