@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -264,6 +266,41 @@ TEST(DecoderTest, StreamAndPerValuePathsAgree) {
   }
   EXPECT_EQ(ra[0].index, 20u);
   EXPECT_EQ(ra[3].reason, RejectReason::kMalformedJson);  // trailing content
+}
+
+}  // namespace
+}  // namespace vigil
+
+namespace vigil {
+namespace {
+
+// Found by fuzz_decoder: broken documents leave simdjson's document_stream
+// iterator in an error state; the batch path must fall back, not crash.
+TEST(DecoderTest, BrokenDocumentsInABatchFallBackCleanly) {
+  std::ifstream in(VIGIL_SOURCE_DIR "/core/fuzz/corpus/fuzz_decoder/regression_stream_error_state", std::ios::binary);
+  ASSERT_TRUE(in);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const std::string text = ss.str();
+  std::string data;
+  std::vector<int32_t> offsets{0};
+  for (int rep = 0; rep < 6; ++rep) {
+    size_t begin = 0;
+    for (size_t i = 0; i <= text.size(); ++i) {
+      if (i == text.size() || text[i] == '\n') {
+        data.append(text, begin, i - begin);
+        offsets.push_back(static_cast<int32_t>(data.size()));
+        begin = i + 1;
+      }
+    }
+  }
+  const int64_t n = static_cast<int64_t>(offsets.size()) - 1;
+  ASSERT_GE(n, 16);
+  ASSERT_OK_AND_ASSIGN(auto decoder, Decoder::Make(DecoderOptions::Defaults()));
+  EventBatch batch;
+  std::vector<Reject> rejects;
+  ASSERT_OK(decoder->Decode(reinterpret_cast<const uint8_t*>(data.data()), offsets.data(), n, &batch, &rejects));
+  EXPECT_EQ(batch.size() + static_cast<int64_t>(rejects.size()), n);
 }
 
 }  // namespace
