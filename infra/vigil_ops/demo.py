@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -120,6 +121,11 @@ def main(argv: list[str]) -> int:
     demo_dir = home / "demo"
     demo_dir.mkdir(parents=True, exist_ok=True)
 
+    producer = Path(os.environ.get("VIGIL_PRODUCE") or home / "build" / "bin" / "vigil-produce")
+    if not producer.is_file():
+        print(f"vigil demo: {producer} not found: ./vigil build (or set VIGIL_PRODUCE)", file=sys.stderr)
+        return 1
+
     say("== 1/5 the local stack")
     if subprocess.run([sys.executable, "-m", "vigil_ops.stack", "up"]).returncode != 0:
         print("vigil demo: the stack did not come up (see above)", file=sys.stderr)
@@ -145,7 +151,6 @@ def main(argv: list[str]) -> int:
     say(f"\n== 4/5 simulating {args.devices} devices x {args.metrics} metrics, {args.events:,} events "
         f"at {args.rate:,}/s (seed {seed})")
     labels, stats = demo_dir / "labels.jsonl", demo_dir / "stats.json"
-    producer = home / "build" / "bin" / "vigil-produce"
     sim = subprocess.Popen([str(producer), "--bootstrap", cfg.kafka.bootstrap, "--topic", cfg.kafka.topic,
                             "--devices", str(args.devices), "--metrics", str(args.metrics),
                             "--events", str(args.events), "--rate", str(args.rate), "--seed", str(seed),
