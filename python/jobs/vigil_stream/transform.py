@@ -79,11 +79,13 @@ _ARROW_OUT = pa.schema([pa.field(f.name, t) for f, t in zip(OUTPUT_SCHEMA.fields
 # One Router / Engine per Python worker, built on first use (workers are reused).
 _ROUTERS: dict = {}
 _ENGINES: dict = {}
-# bucket -> (engine, the blob it saved last). When the state store hands back exactly
-# that blob, the engine already holds it and load_all is skipped; any other blob
-# (another worker ran the bucket, a restart, a replay) is loaded.
+# bucket -> (engine, the blob it saved last). With VIGIL_ENGINE_CACHE=1, when the state
+# store hands back exactly that blob, load_all is skipped. Off by default: with it on,
+# the crash-safety e2e test once saw a replayed batch differ from the uninterrupted run
+# (not yet explained); with it off the test passes. Without the cache every batch loads
+# its bucket's blob (~38 us per device).
 _BUCKET_ENGINES: dict = {}
-_CACHE = os.environ.get("VIGIL_ENGINE_CACHE", "1") != "0"
+_CACHE = os.environ.get("VIGIL_ENGINE_CACHE", "0") == "1"
 
 
 def _router(num_buckets: int):
