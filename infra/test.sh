@@ -2,8 +2,8 @@
 # infra/test.sh [unit|e2e|airflow|all]: set up what each layer needs, then run it.
 #
 #   unit     C++ build + ctest -L unit, then pytest python/tests and infra/tests
-#   e2e      stack up kafka dynamodb minio, then pytest tests/e2e (project venv)
-#   airflow  stack up (with Airflow), then pytest airflow/tests (Airflow's venv)
+#   e2e      C++ build (tools), stack up kafka dynamodb minio, pytest tests/e2e
+#   airflow  C++ build, stack up (with Airflow), pytest airflow/tests (Airflow's venv)
 #
 # Each layer does its own set-up (infra/setup/setup.sh, cached). A layer whose
 # test folder has no tests yet (pytest exit 5) is reported as such, not failed.
@@ -72,6 +72,7 @@ layer_unit() {
 layer_e2e() {
   note "e2e: set-up and stack"
   bash "$SETUP_DIR/setup.sh" core || { record e2e setup 1; return; }
+  bash "$SETUP_DIR/build.sh" --quiet || { record e2e build 1; return; }  # vigil-produce & co.
   bash "$SETUP_DIR/setup.sh" stack || { record e2e setup 1; return; }
   stack up kafka dynamodb minio || { record e2e "stack up" 1; return; }
   run_pytest e2e "$VENV_PY" tests/e2e
@@ -79,6 +80,8 @@ layer_e2e() {
 
 layer_airflow() {
   note "airflow: set-up and stack"
+  bash "$SETUP_DIR/setup.sh" core || { record airflow setup 1; return; }
+  bash "$SETUP_DIR/build.sh" --quiet || { record airflow build 1; return; }  # the job runs the core
   bash "$SETUP_DIR/setup.sh" stack || { record airflow setup 1; return; }
   bash "$SETUP_DIR/setup.sh" airflow || { record airflow setup 1; return; }
   stack up || { record airflow "stack up" 1; return; }
