@@ -1,6 +1,7 @@
 """`./vigil demo`: the whole pipeline, from nothing, on simulated data.
 
-1. bring the local stack up (Kafka, DynamoDB Local, MinIO, Airflow);
+1. bring the local stack up (Kafka, DynamoDB Local, MinIO, Airflow) and unpause
+   the Vigil DAGs in Airflow;
 2. provision the topic, the claims table (TTL on) and the output bucket;
 3. start the streaming job from the topic's current end (a fresh checkpoint);
 4. run the fleet simulator with injected anomalies, duplicates, malformed and
@@ -102,6 +103,30 @@ def read_records(cfg: vconfig.Config, s3, prefix: str, newer_than: float = 0) ->
     return out
 
 
+DAGS = ("vigil_provision", "vigil_stream_supervisor", "vigil_hourly", "vigil_daily")
+
+
+def unpause_dags(cfg: vconfig.Config, timeout_s: float = 120.0) -> None:
+    """Unpause Vigil's DAGs in the local Airflow, waiting for their first parse."""
+    from vigil_ops.stack.__main__ import _paths
+    from vigil_ops.stack.services import airflow_env
+
+    env = {**os.environ, **airflow_env(cfg, _paths(cfg))}
+    airflow = str(cfg.home / "airflow-venv" / "bin" / "airflow")
+    pending, deadline = list(DAGS), time.monotonic() + timeout_s
+    while pending and time.monotonic() < deadline:
+        pending = [d for d in pending
+                   if subprocess.run([airflow, "dags", "unpause", d], env=env,
+                                     capture_output=True).returncode != 0]
+        if pending:
+            time.sleep(5)
+    if pending:
+        say(f"    (not yet parsed by Airflow, left paused: {', '.join(pending)}; "
+            f"unpause them in the UI)")
+    else:
+        say(f"    Airflow DAGs unpaused: {', '.join(DAGS)}")
+
+
 def main(argv: list[str]) -> int:
     p = argparse.ArgumentParser(prog="vigil demo", description=__doc__.splitlines()[0])
     p.add_argument("--devices", type=int, default=200)
@@ -130,6 +155,7 @@ def main(argv: list[str]) -> int:
     if subprocess.run([sys.executable, "-m", "vigil_ops.stack", "up"]).returncode != 0:
         print("vigil demo: the stack did not come up (see above)", file=sys.stderr)
         return 1
+    unpause_dags(cfg)
     say("\n== 2/5 provisioning")
     ends = provision(cfg, args.partitions)
 
