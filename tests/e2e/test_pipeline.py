@@ -15,7 +15,6 @@ Each test uses its own topic, bucket, table and checkpoint.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -29,15 +28,7 @@ sys.path.insert(0, str(REPO / "python" / "jobs"))
 from vigil_ops import stream  # noqa: E402
 from vigil_ops.demo import event_wise  # noqa: E402
 from vigil_ops.stack import process  # noqa: E402
-
-
-def produce_binary() -> Path:
-    explicit = os.environ.get("VIGIL_PRODUCE")
-    home = Path(os.environ.get("VIGIL_HOME", REPO / ".vigil"))
-    path = Path(explicit) if explicit else home / "build" / "bin" / "vigil-produce"
-    if not path.is_file():
-        pytest.fail(f"vigil-produce not found at {path}: build it first (./vigil build)", pytrace=False)
-    return path
+from binaries import produce_binary  # noqa: E402
 
 
 def produce(cfg, topic: str, tmp: Path, *args: str) -> dict:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import subprocess
 import time
 from collections import Counter
@@ -25,18 +24,11 @@ from pathlib import Path
 
 import pytest
 
+from binaries import produce_binary
+
 REPO = Path(__file__).resolve().parents[2]
 OVERSIZE = 4096
 REQUIRED = ("event_id", "device_id", "ts", "metrics")
-
-
-def produce_binary() -> Path:
-    explicit = os.environ.get("VIGIL_PRODUCE")
-    home = Path(os.environ.get("VIGIL_HOME", REPO / ".vigil"))
-    path = Path(explicit) if explicit else home / "build" / "bin" / "vigil-produce"
-    if not path.is_file():
-        pytest.fail(f"vigil-produce not found at {path}: build it first (./vigil build)", pytrace=False)
-    return path
 
 
 def _reject_constant(token: str):
