@@ -9,6 +9,8 @@
 // path keeps an EMA of each device's event score (weight `smoothing`) and also
 // alarms when it reaches smoothed_threshold: minutes-long anomalies make many
 // moderate scores in a row, which the point path alone reports in fragments.
+// The collective alarm has hysteresis: once on, it ends only when the smoothed
+// score falls below smoothed_release.
 //
 //   vigil::Calibrator cal(opts);
 //   double p = cal.Calibrate(raw);   // then cal.Observe(raw) to learn (kTail)
@@ -30,6 +32,10 @@ struct MemberOptions {
   std::string name;                 ///< registry name, e.g. "ewma"
   bool enabled = true;
   double weight = 1.0;              ///< in (0, 1]
+  /// Weighted p at or above which this member fires (0 = EnsembleOptions::fire_threshold).
+  /// A member that is sensitive but noisy can demand stronger evidence for a point
+  /// alarm while its p still feeds the score and the collective path unchanged.
+  double fire_threshold = 0;
   bool has_calibration = false;     ///< false: the factory's default calibration
   CalibrationOptions calibration;
   Params params{"detectors"};       ///< the detector's own settings
@@ -42,6 +48,12 @@ struct EnsembleOptions {
   int32_t min_fired = 1;
   double smoothing = 0;             ///< EMA weight of the per-device score; 0 = no collective path
   double smoothed_threshold = 0.5;  ///< smoothed score at or above which an event is anomalous
+  /// Hysteresis of the collective path: once on, it stays on while the smoothed
+  /// score is >= smoothed_release (0 = same as smoothed_threshold: no hysteresis).
+  double smoothed_release = 0;
+
+  /// \brief The smoothed score below which an active collective alarm ends.
+  double release() const { return smoothed_release > 0 ? smoothed_release : smoothed_threshold; }
 
   Status Validate() const;
 };

@@ -19,11 +19,17 @@ Status EnsembleOptions::Validate() const {
   if (!(smoothed_threshold > 0 && smoothed_threshold <= 1)) {
     return Status::Invalid("ensemble.smoothed_threshold: must be in (0, 1]");
   }
+  if (!(smoothed_release >= 0 && smoothed_release <= smoothed_threshold)) {
+    return Status::Invalid("ensemble.smoothed_release: must be in [0, smoothed_threshold] (0 = no hysteresis)");
+  }
   std::set<std::string> seen;
   int enabled = 0;
   for (const auto& m : members) {
     if (!seen.insert(m.name).second) return Status::Invalid("detectors." + m.name + ": listed twice");
     if (!(m.weight > 0 && m.weight <= 1)) return Status::Invalid("detectors." + m.name + ".weight: must be in (0, 1]");
+    if (!(m.fire_threshold >= 0 && m.fire_threshold <= 1)) {
+      return Status::Invalid("detectors." + m.name + ".fire_threshold: must be in [0, 1] (0 = ensemble.fire_threshold)");
+    }
     if (m.has_calibration) VIGIL_RETURN_NOT_OK(m.calibration.Validate("detectors." + m.name + ".calibration"));
     enabled += m.enabled ? 1 : 0;
   }

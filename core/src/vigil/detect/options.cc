@@ -54,6 +54,8 @@ Status RobustOptions::Validate() const {
   if (warmup < 3) return Status::Invalid("warmup: must be >= 3");
   VIGIL_RETURN_NOT_OK(Positive("rate", rate));
   if (rate > 1) return Status::Invalid("rate: must be <= 1");
+  VIGIL_RETURN_NOT_OK(NonNegative("gate", gate));
+  if (holdoff < 0) return Status::Invalid("holdoff: must be >= 0");
   VIGIL_RETURN_NOT_OK(NonNegative("min_mad_rel", min_mad_rel));
   VIGIL_RETURN_NOT_OK(Positive("min_mad_abs", min_mad_abs));
   return Positive("band", band);
@@ -63,6 +65,8 @@ Result<RobustOptions> RobustOptions::FromParams(const Params& p) {
   return Parse<RobustOptions>(p, [&](RobustOptions& o) -> Status {
     VIGIL_RETURN_NOT_OK(p.Get("warmup", &o.warmup));
     VIGIL_RETURN_NOT_OK(p.Get("rate", &o.rate));
+    VIGIL_RETURN_NOT_OK(p.Get("gate", &o.gate));
+    VIGIL_RETURN_NOT_OK(p.Get("holdoff", &o.holdoff));
     VIGIL_RETURN_NOT_OK(p.Get("min_mad_rel", &o.min_mad_rel));
     VIGIL_RETURN_NOT_OK(p.Get("min_mad_abs", &o.min_mad_abs));
     return p.Get("band", &o.band);

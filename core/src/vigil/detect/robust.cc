@@ -9,6 +9,12 @@
 // between consecutive readings (a streaming median of |x_t - x_t-1| over
 // non-zero steps, updated multiplicatively so it is unit-free): one quantum
 // step then scores about 1, not infinity.
+// Gated scale (`gate`, `holdoff`): the MAD steps up by a fraction of the scale
+// per point, so under a sustained shift it grows geometrically and the shift
+// is absorbed within a few hundred points. Points further than gate scales from
+// the median therefore do not move the MAD, for at most `holdoff` in a row
+// (after that a persisting change is learned); the median keeps its bounded
+// step, so a permanent shift is still absorbed, only not by inflating the scale.
 #include <algorithm>
 #include <cmath>
 #include <vector>
@@ -94,7 +100,18 @@ class RobustDetector final : public internal::UnivariateBase<RobustDetector> {
   // scale measured before this point (as scoring saw it).
   void Step(double x, double scale) {
     const double step = o_.rate * scale;
+    const double z_scaled = std::fabs(x - median_);  // as scored, before the median moves
     median_ += x > median_ ? step : (x < median_ ? -step : 0.0);
+    if (o_.gate > 0) {  // gated scale (see RobustOptions::gate)
+      if (z_scaled > o_.gate * scale) {
+        if (gated_ < static_cast<uint32_t>(o_.holdoff)) {  // saturates: past the hold-off, learn
+          ++gated_;
+          return;
+        }
+      } else {
+        gated_ = 0;
+      }
+    }
     const double d = std::fabs(x - median_);
     const double mad_step = mad_rate_ * scale;
     mad_ += d > mad_ ? mad_step : (d < mad_ ? -mad_step : 0.0);
@@ -119,6 +136,7 @@ class RobustDetector final : public internal::UnivariateBase<RobustDetector> {
     w->WriteDouble(6, last_);
     w->WriteBool(7, has_last_);
     w->WriteDouble(8, step_);
+    if (gated_ > 0) w->WriteUInt(9, gated_);
     return Status::OK();
   }
   Status DeserializeFrom(StateReader* r) override {
@@ -130,6 +148,10 @@ class RobustDetector final : public internal::UnivariateBase<RobustDetector> {
     VIGIL_RETURN_NOT_OK(r->ReadBool(7, &has_last_));
     step_ = 0;  // older blobs lack it: it is re-learned from the next steps
     if (r->Has(8)) VIGIL_RETURN_NOT_OK(r->ReadDouble(8, &step_));
+    uint64_t gated = 0;
+    if (r->Has(9)) VIGIL_RETURN_NOT_OK(r->ReadUInt(9, &gated));
+    if (gated > 0xFFFFFFFFu) return Status::Corrupt("robust detector state: gated run out of range");
+    gated_ = static_cast<uint32_t>(gated);
     if (static_cast<int32_t>(buffer_.size()) > o_.warmup || (seeded_ && !buffer_.empty())) {
       return Status::Corrupt("robust detector state: warm-up buffer inconsistent");
     }
@@ -158,6 +180,7 @@ class RobustDetector final : public internal::UnivariateBase<RobustDetector> {
   double mad_ = 0;
   double step_ = 0;  // typical non-zero |x_t - x_t-1|
   double last_ = 0;
+  uint32_t gated_ = 0;  // points in a row whose MAD update was withheld
   bool has_last_ = false;
   bool seeded_ = false;
   std::vector<double> buffer_;

@@ -1,7 +1,7 @@
 // Device state blobs. Layout (field ids are stable; see vigil/state/state.h):
 //
 //   device:     1 layout version, 2 device_class, 3 events, 4 metric (repeated),
-//               5 multivariate, 6 smoothed score
+//               5 multivariate, 6 smoothed score, 7 collective alarm on
 //   metric:     1 name, 2 last_value, 3 has_value, 4 detectors
 //   multivariate: 1 dimension name (repeated), 2 values, 3 detectors
 //   detectors:  1 member (repeated): 1 name, 2 state version, 3 state, 4 calibrator
@@ -86,6 +86,7 @@ void EngineImpl::WriteDevice(const DeviceState& dev, StateWriter* w) const {
     w->EndObject();
   }
   w->WriteDouble(6, dev.smoothed);
+  if (dev.collective) w->WriteBool(7, true);  // absent = off: blobs stay as they were without hysteresis
 }
 
 Status EngineImpl::ReadDevice(std::string_view device_id, StateReader* r, std::unique_ptr<DeviceState>* out) const {
@@ -140,6 +141,8 @@ Status EngineImpl::ReadDevice(std::string_view device_id, StateReader* r, std::u
     VIGIL_RETURN_NOT_OK(r->ReadDouble(6, &dev->smoothed));
     if (!(dev->smoothed >= 0 && dev->smoothed <= 1)) return Status::Corrupt("device state: smoothed score out of [0,1]");
   }
+  if (r->Has(7)) VIGIL_RETURN_NOT_OK(r->ReadBool(7, &dev->collective));
+
   *out = std::move(dev);
   return Status::OK();
 }

@@ -75,19 +75,24 @@ Result<std::unique_ptr<Engine>> EngineImpl::Create(const EngineOptions& options)
     VIGIL_ASSIGN_OR_RAISE(member.factory, DetectorRegistry::Global()->MakeFactory(m.name, m.params));
     member.kind = member.factory->kind();
     member.weight = m.weight;
+    member.fire = m.fire_threshold > 0 ? m.fire_threshold : options.ensemble.fire_threshold;
     member.calibration = m.has_calibration ? m.calibration : member.factory->default_calibration();
     member.bit = bit++;
     e->names_.push_back(m.name);
     fingerprint += m.name + "|" + std::to_string(m.weight) + "|" + std::to_string(int(member.calibration.kind)) + "|" +
                    std::to_string(member.calibration.center) + "|" + std::to_string(member.calibration.scale) + "|" +
                    std::to_string(member.calibration.warmup) + "|" + std::to_string(member.calibration.halflife) +
-                   "|" + ParamsFingerprint(m.params) + ";";
+                   "|" + ParamsFingerprint(m.params) +
+                   (m.fire_threshold > 0 ? "|fire " + std::to_string(m.fire_threshold) : std::string()) + ";";
     (member.kind == DetectorKind::kUnivariate ? e->uni_ : e->multi_).push_back(std::move(member));
   }
   fingerprint += std::to_string(options.seed) + "|" + std::to_string(options.ensemble.threshold) + "|" +
                  std::to_string(options.ensemble.fire_threshold) + "|" + std::to_string(options.ensemble.min_fired) + "|" +
                  std::to_string(options.ensemble.smoothing) + "|" + std::to_string(options.ensemble.smoothed_threshold) +
                  "|" + std::to_string(options.max_metrics_per_device);
+  if (options.ensemble.smoothed_release > 0) {  // versions without hysteresis stay as they were
+    fingerprint += "|release " + std::to_string(options.ensemble.release());
+  }
   char buf[64];
   std::snprintf(buf, sizeof(buf), "vigil-%s/%08llx", VIGIL_VERSION,
                 static_cast<unsigned long long>(Fnv1a(fingerprint) & 0xFFFFFFFFULL));

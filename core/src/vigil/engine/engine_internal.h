@@ -19,6 +19,7 @@ struct Member {
   std::unique_ptr<DetectorFactory> factory;
   DetectorKind kind;
   double weight;
+  double fire;   ///< weighted p at or above which the member fires
   CalibrationOptions calibration;
   uint32_t bit;  ///< index in detector_names()
 };
@@ -41,6 +42,7 @@ struct DeviceState {
   std::string device_class;
   uint64_t events = 0;
   double smoothed = 0;                      ///< EMA of the event score (collective path)
+  bool collective = false;                  ///< the collective alarm is on (hysteresis)
   std::vector<MetricState> metrics;         ///< in the order first seen
   // Multivariate members see the metrics present in the device's first event,
   // sorted by name; values missing later are carried forward.

@@ -69,6 +69,8 @@ Status ParseMember(const std::string& name, const Params& section, MemberOptions
       VIGIL_RETURN_NOT_OK(child->AsBool(&m->enabled));
     } else if (key == "weight") {
       VIGIL_RETURN_NOT_OK(child->AsDouble(&m->weight));
+    } else if (key == "fire_threshold") {
+      VIGIL_RETURN_NOT_OK(child->AsDouble(&m->fire_threshold));
     } else if (key == "calibration") {
       m->has_calibration = true;
       VIGIL_RETURN_NOT_OK(ParseCalibration(*child, &m->calibration));
@@ -127,6 +129,7 @@ Result<EngineOptions> EngineOptions::FromYaml(std::string_view yaml_text) {
     VIGIL_RETURN_NOT_OK(e->Get("min_fired", &o.ensemble.min_fired));
     VIGIL_RETURN_NOT_OK(e->Get("smoothing", &o.ensemble.smoothing));
     VIGIL_RETURN_NOT_OK(e->Get("smoothed_threshold", &o.ensemble.smoothed_threshold));
+    VIGIL_RETURN_NOT_OK(e->Get("smoothed_release", &o.ensemble.smoothed_release));
   }
   const Params* dets = top.Find("detectors");
   if (dets == nullptr) return Status::Invalid("detectors: missing (list at least one detector)");

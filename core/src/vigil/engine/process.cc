@@ -23,7 +23,6 @@ Status EngineImpl::ProcessEvent(const EventBatch& batch, int64_t i, VerdictBatch
   const int64_t ts = batch.ts_ms(i);
   const size_t K = ids.size();
   const size_t J = uni_.size();
-  const double fire = options_.ensemble.fire_threshold;
 
   slots_.resize(K);
   for (size_t k = 0; k < K; ++k) {
@@ -52,7 +51,7 @@ Status EngineImpl::ProcessEvent(const EventBatch& batch, int64_t i, VerdictBatch
       raw_[k * J + j] = raw;
       const double w = uni_[j].weight * key.calibrators[j].Calibrate(raw);
       keep *= 1.0 - w;
-      if (w >= fire) mask |= 1u << uni_[j].bit;
+      if (w >= uni_[j].fire) mask |= 1u << uni_[j].bit;
       if (w > best_w) {
         best_w = w;
         arg_j = static_cast<int64_t>(j);
@@ -90,7 +89,7 @@ Status EngineImpl::ProcessEvent(const EventBatch& batch, int64_t i, VerdictBatch
       mv_raw_[j] = raw;
       const double w = multi_[j].weight * dev->multivariate.calibrators[j].Calibrate(raw);
       keep *= 1.0 - w;
-      if (w >= fire) mask |= 1u << multi_[j].bit;
+      if (w >= multi_[j].fire) mask |= 1u << multi_[j].bit;
       if (w > best_mv_w) {
         best_mv_w = w;
         best_mv_j = static_cast<int64_t>(j);
@@ -103,7 +102,8 @@ Status EngineImpl::ProcessEvent(const EventBatch& batch, int64_t i, VerdictBatch
   double score = point_score;
   if (ens.smoothing > 0) {
     dev->smoothed += ens.smoothing * (point_score - dev->smoothed);
-    collective = dev->smoothed >= ens.smoothed_threshold;
+    collective = dev->smoothed >= (dev->collective ? ens.release() : ens.smoothed_threshold);
+    dev->collective = collective;
     score = std::max(score, dev->smoothed);
   }
   const bool point_alarm = point_score >= ens.threshold && std::popcount(mask) >= ens.min_fired;
