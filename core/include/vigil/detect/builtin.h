@@ -43,8 +43,8 @@ struct RobustOptions {
   /// Gated scale: a point more than `gate` scales from the median does not move
   /// the MAD (0 = off), so a sustained shift is not absorbed by an inflating
   /// scale; after `holdoff` such points in a row the MAD learns them again.
-  double gate = 0;
-  int32_t holdoff = 0;
+  double gate = 8;
+  int32_t holdoff = 300;
   double min_mad_rel = 1e-3;
   double min_mad_abs = 1e-9;
   double band = 4;

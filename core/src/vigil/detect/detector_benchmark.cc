@@ -26,6 +26,11 @@ void RunDetector(benchmark::State& state, const std::string& name, Params params
 
 void BM_Ewma(benchmark::State& state) { RunDetector(state, "ewma", Params("detectors.ewma")); }
 void BM_Robust(benchmark::State& state) { RunDetector(state, "robust", Params("detectors.robust")); }
+void BM_RobustUngated(benchmark::State& state) {  // gate 0: the scale learns every point
+  Params p("detectors.robust");
+  p.Set("gate", "0");
+  RunDetector(state, "robust", p);
+}
 void BM_Cusum(benchmark::State& state) { RunDetector(state, "cusum", Params("detectors.cusum")); }
 void BM_PageHinkley(benchmark::State& state) { RunDetector(state, "page_hinkley", Params("detectors.page_hinkley")); }
 void BM_Rules(benchmark::State& state) {
@@ -36,6 +41,7 @@ void BM_Rules(benchmark::State& state) {
 }
 BENCHMARK(BM_Ewma);
 BENCHMARK(BM_Robust);
+BENCHMARK(BM_RobustUngated);
 BENCHMARK(BM_Cusum);
 BENCHMARK(BM_PageHinkley);
 BENCHMARK(BM_Rules);

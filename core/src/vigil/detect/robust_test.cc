@@ -11,7 +11,7 @@
 namespace vigil {
 namespace {
 
-std::unique_ptr<Detector> MakeRobust(double gate, int32_t holdoff) {
+std::unique_ptr<Detector> MakeRobust(double gate, int32_t holdoff) {  // gate 0 = ungated
   Params p("detectors.robust");
   p.Child("gate").SetScalar(std::to_string(gate));
   p.Child("holdoff").SetScalar(std::to_string(holdoff));
