@@ -139,6 +139,11 @@ class EventBatchBuilder {
   Status FinishEvent();
   /// \brief Drop the event begun by BeginEvent.
   void AbortEvent();
+  /// \brief A whole event in one call: BeginEvent, AddMetric for each, FinishEvent.
+  /// On Invalid (no metrics, a duplicate id, a non-finite value) nothing is appended.
+  Status AddEvent(uint32_t source_index, std::string_view event_id, std::string_view device_id, int64_t ts_ms,
+                  int32_t schema_version, std::string_view device_class, std::span<const uint32_t> metric_ids,
+                  std::span<const double> metric_values);
 
   int64_t size() const { return batch_.size(); }
   /// \brief Hand over the batch; the builder is empty afterwards (its dictionary too).
@@ -149,6 +154,9 @@ class EventBatchBuilder {
  private:
   struct Dict;
   EventBatch::StrRef Append(std::string_view s);
+  void PushRow(uint32_t source_index, std::string_view event_id, std::string_view device_id, int64_t ts_ms,
+               int32_t schema_version, std::string_view device_class);
+  Status CheckMetrics(std::span<const uint32_t> ids, std::span<const double> values) const;
   EventBatch batch_;
   std::unique_ptr<Dict> dict_;
   bool open_ = false;

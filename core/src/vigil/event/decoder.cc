@@ -1,9 +1,14 @@
-// JSON events -> EventBatch with simdjson On-Demand.
+// JSON events -> EventBatch: a fast path for the usual events, simdjson On-Demand for the rest.
 //
-// One parser is reused for every document. simdjson needs SIMDJSON_PADDING
-// readable bytes after a document; values inside an Arrow data buffer are
-// followed by the next values, so only the last few documents of a buffer are
-// copied into a reused scratch buffer.
+// Every value first goes to internal::FastParser (fast_parse_internal.h), which
+// accepts events in a strict JSON subset and declines everything else. A
+// declined value, or one that breaks a limit, is decoded with simdjson, which
+// accepts it or gives the typed reject: only this path rejects.
+//
+// One simdjson parser is reused for every document. simdjson needs
+// SIMDJSON_PADDING readable bytes after a document; values inside an Arrow data
+// buffer are followed by the next values, so only the last few documents of a
+// buffer are copied into a reused scratch buffer.
 #include "vigil/event/decoder.h"
 
 #include <simdjson.h>
@@ -13,6 +18,9 @@
 #include <cstring>
 #include <string>
 #include <vector>
+
+#include "vigil/event/decoder_internal.h"
+#include "vigil/event/fast_parse_internal.h"
 
 namespace vigil {
 
@@ -49,7 +57,7 @@ struct Pending {
 
 class DecoderImpl final : public Decoder {
  public:
-  explicit DecoderImpl(DecoderOptions o) : Decoder(std::move(o)) {
+  DecoderImpl(DecoderOptions o, bool fast_path) : Decoder(std::move(o)), fast_path_(fast_path) {
     pending_.metrics.reserve(64);
   }
 
@@ -74,7 +82,7 @@ class DecoderImpl final : public Decoder {
       size_t b = pos, e = end;
       while (b < e && (base[b] == ' ' || base[b] == '\t' || base[b] == '\r')) ++b;
       while (e > b && (base[e - 1] == ' ' || base[e - 1] == '\t' || base[e - 1] == '\r')) --e;
-      if (e > b) DecodeOne(base + b, e - b, size - e >= simdjson::SIMDJSON_PADDING, line, rejects);
+      if (e > b) DecodeValue(base + b, e - b, size - b, line, rejects);
       pos = end + 1;
       ++line;
     }
@@ -86,6 +94,7 @@ class DecoderImpl final : public Decoder {
   void Begin(EventBatch* out, std::vector<Reject>* rejects) {
     builder_.Reset(std::move(*out));
     rejects->clear();
+    std::fill(last_ids_.begin(), last_ids_.end(), UINT32_MAX);  // a new dictionary
   }
 
   template <typename Offset>
@@ -103,69 +112,66 @@ class DecoderImpl final : public Decoder {
     Begin(out, rejects);
     const int64_t end_of_data = n > 0 ? static_cast<int64_t>(offsets[n]) : 0;
     const char* base = reinterpret_cast<const char*>(data);
-    const int64_t streamed = validity == nullptr ? DecodeStream(base, offsets, n, rejects) : 0;
-    for (int64_t i = streamed; i < n; ++i) {
+    for (int64_t i = 0; i < n; ++i) {
       const uint32_t index = static_cast<uint32_t>(i);
       if (validity != nullptr && !((validity[i >> 3] >> (i & 7)) & 1)) {
         rejects->push_back({index, RejectReason::kNullInput, "null value"});
         continue;
       }
       const int64_t b = offsets[i], e = offsets[i + 1];
-      DecodeOne(base + b, static_cast<size_t>(e - b),
-                end_of_data - e >= static_cast<int64_t>(simdjson::SIMDJSON_PADDING), index, rejects);
+      DecodeValue(base + b, static_cast<size_t>(e - b), static_cast<size_t>(end_of_data - b), index, rejects);
     }
     *out = builder_.Finish();
     return Status::OK();
   }
 
-  // Fast path: the values of an Arrow buffer are back to back, so one
-  // iterate_many pass (one stage-1 scan for the whole batch) yields them in
-  // order. Each document must start exactly at its value's offset and end with
-  // only whitespace before the next; at the first value that does not (empty,
-  // malformed, trailing content), stop and let the per-value path take over.
-  // Returns the number of values handled.
-  template <typename Offset>
-  int64_t DecodeStream(const char* base, const Offset* offsets, int64_t n, std::vector<Reject>* rejects) {
-    constexpr size_t kMinBatchBytes = 1 << 20;
-    if (n < 16) return 0;
-    const size_t start = static_cast<size_t>(offsets[0]);
-    const size_t total = static_cast<size_t>(offsets[n]) - start;
-    for (int64_t i = 0; i < n; ++i) {
-      const int64_t len = offsets[i + 1] - offsets[i];
-      if (len == 0 || len > options_.max_payload_bytes) return 0;
+  // p[0, len) with `readable` (>= len) bytes from p that may be read.
+  void DecodeValue(const char* p, size_t len, size_t readable, uint32_t index, std::vector<Reject>* rejects) {
+    if (fast_path_ && static_cast<int64_t>(len) <= options_.max_payload_bytes && fast_.Parse(p, len, readable) &&
+        AppendFast(index)) {
+      return;
     }
-    stream_buf_.resize(total + simdjson::SIMDJSON_PADDING);
-    std::copy(base + start, base + start + total, stream_buf_.data());
-    od::document_stream stream;
-    if (stream_parser_.iterate_many(stream_buf_.data(), total, std::max(total, kMinBatchBytes)).get(stream)) {
-      return 0;
+    DecodeOne(p, len, readable - len >= simdjson::SIMDJSON_PADDING, index, rejects);
+  }
+
+  // Append the fast parser's event when it is within every limit; false leaves
+  // the builder as it was, for the simdjson path to decide.
+  bool AppendFast(uint32_t index) {
+    const internal::FastEvent& ev = fast_.event();
+    const auto max_id = static_cast<size_t>(options_.max_id_bytes);
+    const size_t n = ev.num_metrics;
+    if (ev.event_id.empty() || ev.event_id.size() > max_id || ev.device_id.empty() || ev.device_id.size() > max_id ||
+        ev.ts_ms < options_.min_ts_ms || ev.ts_ms > options_.max_ts_ms || n == 0 ||
+        n > static_cast<size_t>(options_.max_metrics)) {
+      return false;
     }
-    int64_t i = 0;
-    for (auto it = stream.begin(); it != stream.end() && i < n; ++it, ++i) {
-      // An iterator in an error state has no source (simdjson dereferences null):
-      // check it first.
-      if (it.error()) return i;
-      const size_t begin = static_cast<size_t>(offsets[i]) - start;
-      const size_t end = static_cast<size_t>(offsets[i + 1]) - start;
-      if (it.current_index() != begin) return i;
-      const std::string_view src = it.source();
-      if (begin + src.size() > end) return i;
-      for (size_t k = begin + src.size(); k < end; ++k) {
-        const char c = stream_buf_[k];
-        if (c != ' ' && c != '\n' && c != '\r' && c != '\t') return i;
+    const auto& versions = options_.schema_versions;
+    if (ev.schema_version != versions[0] &&
+        std::find(versions.begin(), versions.end(), ev.schema_version) == versions.end()) {
+      return false;
+    }
+    // Producers repeat their metric names in the same order: compare with the
+    // previous event's names before asking the builder's dictionary.
+    if (metric_ids_.size() < n) {
+      metric_ids_.resize(n);
+      last_names_.resize(n);
+      last_ids_.resize(n, UINT32_MAX);
+    }
+    for (size_t j = 0; j < n; ++j) {
+      const std::string_view name = ev.metric_names[j];
+      const std::string& last = last_names_[j];
+      if (last_ids_[j] != UINT32_MAX && last.size() == name.size() &&
+          internal::SameBytes(last.data(), name.data(), name.size())) {
+        metric_ids_[j] = last_ids_[j];
+      } else {
+        metric_ids_[j] = last_ids_[j] = builder_.InternMetric(name);
+        last_names_[j].assign(name);
       }
-      od::document_reference doc;
-      if ((*it).get(doc)) return i;
-      RejectReason reason;
-      std::string detail;
-      if (!ParseDoc(doc, &reason, &detail)) {
-        if (reason == RejectReason::kMalformedJson) return i;  // let the per-value path say why
-        rejects->push_back({static_cast<uint32_t>(i), reason, std::move(detail)});
-        continue;
-      }
-      Finish(static_cast<uint32_t>(i), rejects);
     }
-    return i;
+    return builder_
+        .AddEvent(index, ev.event_id, ev.device_id, ev.ts_ms, static_cast<int32_t>(ev.schema_version),
+                  ev.device_class, {metric_ids_.data(), n}, {ev.metric_values, n})
+        .ok();  // not OK for a duplicate metric, and nothing was appended
   }
 
   void DecodeOne(const char* p, size_t len, bool padded, uint32_t index, std::vector<Reject>* rejects) {
@@ -420,10 +426,13 @@ class DecoderImpl final : public Decoder {
     return true;
   }
 
+  bool fast_path_;
+  internal::FastParser fast_;
+  std::vector<uint32_t> metric_ids_;        // of the event being appended
+  std::vector<std::string> last_names_;     // the previous fast event's metric names
+  std::vector<uint32_t> last_ids_;          // and their ids (UINT32_MAX: none)
   od::parser parser_;
-  od::parser stream_parser_;
   std::string scratch_;
-  std::string stream_buf_;
   EventBatchBuilder builder_;
   Pending pending_;
 };
@@ -431,6 +440,10 @@ class DecoderImpl final : public Decoder {
 }  // namespace
 
 Result<std::unique_ptr<Decoder>> Decoder::Make(const DecoderOptions& options) {
+  return internal::MakeDecoder(options, /*fast_path=*/true);
+}
+
+Result<std::unique_ptr<Decoder>> internal::MakeDecoder(const DecoderOptions& options, bool fast_path) {
   VIGIL_RETURN_NOT_OK(options.Validate());
 #if defined(VIGIL_DECODER_NEEDS_AVX2) && (defined(__x86_64__) || defined(__i386__))
   if (!internal::CpuHasAvx2()) {
@@ -439,7 +452,7 @@ Result<std::unique_ptr<Decoder>> Decoder::Make(const DecoderOptions& options) {
         "rebuild with -DVIGIL_SIMD_ARCH=");
   }
 #endif
-  return std::unique_ptr<Decoder>(std::make_unique<DecoderImpl>(options));
+  return std::unique_ptr<Decoder>(std::make_unique<DecoderImpl>(options, fast_path));
 }
 
 }  // namespace vigil

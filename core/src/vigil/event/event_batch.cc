@@ -88,12 +88,30 @@ void EventBatchBuilder::BeginEvent(uint32_t source_index, std::string_view event
   if (open_) AbortEvent();
   open_ = true;
   dict_->pos = 0;
+  PushRow(source_index, event_id, device_id, ts_ms, schema_version, device_class);
+}
+
+void EventBatchBuilder::PushRow(uint32_t source_index, std::string_view event_id, std::string_view device_id,
+                                int64_t ts_ms, int32_t schema_version, std::string_view device_class) {
   batch_.source_index_.push_back(source_index);
   batch_.event_id_.push_back(Append(event_id));
   batch_.device_id_.push_back(Append(device_id));
   batch_.device_class_.push_back(Append(device_class));
   batch_.ts_ms_.push_back(ts_ms);
   batch_.schema_version_.push_back(schema_version);
+}
+
+Status EventBatchBuilder::CheckMetrics(std::span<const uint32_t> ids, std::span<const double> values) const {
+  if (ids.empty()) return Status::Invalid("event has no metrics");
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (!std::isfinite(values[i])) {
+      return Status::Invalid("metric '" + batch_.metric_names_[ids[i]] + "' is not finite");
+    }
+    for (size_t j = 0; j < i; ++j) {
+      if (ids[j] == ids[i]) return Status::Invalid("metric '" + batch_.metric_names_[ids[i]] + "' appears twice");
+    }
+  }
+  return Status::OK();
 }
 
 uint32_t EventBatchBuilder::InternMetric(std::string_view name) {
@@ -131,26 +149,28 @@ void EventBatchBuilder::AddMetric(uint32_t metric_id, double value) {
 Status EventBatchBuilder::FinishEvent() {
   const uint32_t begin = batch_.metric_offsets_.back();
   const uint32_t end = static_cast<uint32_t>(batch_.metric_ids_.size());
-  if (begin == end) {
+  Status st = CheckMetrics({batch_.metric_ids_.data() + begin, end - begin},
+                           {batch_.metric_values_.data() + begin, end - begin});
+  if (!st.ok()) {
     AbortEvent();
-    return Status::Invalid("event has no metrics");
-  }
-  for (uint32_t i = begin; i < end; ++i) {
-    if (!std::isfinite(batch_.metric_values_[i])) {
-      std::string name = batch_.metric_names_[batch_.metric_ids_[i]];
-      AbortEvent();
-      return Status::Invalid("metric '" + name + "' is not finite");
-    }
-    for (uint32_t j = begin; j < i; ++j) {
-      if (batch_.metric_ids_[j] == batch_.metric_ids_[i]) {
-        std::string name = batch_.metric_names_[batch_.metric_ids_[i]];
-        AbortEvent();
-        return Status::Invalid("metric '" + name + "' appears twice");
-      }
-    }
+    return st;
   }
   batch_.metric_offsets_.push_back(end);
   open_ = false;
+  return Status::OK();
+}
+
+Status EventBatchBuilder::AddEvent(uint32_t source_index, std::string_view event_id, std::string_view device_id,
+                                   int64_t ts_ms, int32_t schema_version, std::string_view device_class,
+                                   std::span<const uint32_t> metric_ids, std::span<const double> metric_values) {
+  if (metric_values.size() != metric_ids.size()) return Status::Invalid("metric ids and values differ in length");
+  VIGIL_RETURN_NOT_OK(CheckMetrics(metric_ids, metric_values));
+  if (open_) AbortEvent();
+  PushRow(source_index, event_id, device_id, ts_ms, schema_version, device_class);
+  EventBatch& b = batch_;
+  b.metric_ids_.insert(b.metric_ids_.end(), metric_ids.begin(), metric_ids.end());
+  b.metric_values_.insert(b.metric_values_.end(), metric_values.begin(), metric_values.end());
+  b.metric_offsets_.push_back(static_cast<uint32_t>(b.metric_ids_.size()));
   return Status::OK();
 }
 

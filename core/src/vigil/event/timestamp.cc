@@ -3,6 +3,7 @@
 #include <string>
 
 #include "vigil/event/decoder.h"
+#include "vigil/event/decoder_internal.h"
 
 namespace vigil {
 
@@ -44,7 +45,32 @@ bool Digits(std::string_view s, size_t at, size_t n, int* out) {
 
 bool IsLeap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
 
+constexpr int kDaysInMonth[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+
 }  // namespace
+
+namespace internal {
+
+bool ParseRfc3339Date(std::string_view s, int64_t* days) {
+  int year, month, day;
+  if (s.size() != 10 || !Digits(s, 0, 4, &year) || s[4] != '-' || !Digits(s, 5, 2, &month) || s[7] != '-' ||
+      !Digits(s, 8, 2, &day) || month < 1 || month > 12) {
+    return false;
+  }
+  const int max_day = kDaysInMonth[month - 1] + (month == 2 && IsLeap(year) ? 1 : 0);
+  if (day < 1 || day > max_day) return false;
+  *days = DaysFromCivil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
+  return true;
+}
+
+bool TryParseRfc3339Ms(std::string_view text, int64_t* ms) {
+  Result<int64_t> r = ParseRfc3339Ms(text);
+  if (!r.ok()) return false;
+  *ms = *r;
+  return true;
+}
+
+}  // namespace internal
 
 Result<int64_t> ParseRfc3339Ms(std::string_view s) {
   auto bad = [&](const char* why) {
@@ -60,9 +86,8 @@ Result<int64_t> ParseRfc3339Ms(std::string_view s) {
       !Digits(s, 17, 2, &second)) {
     return bad("expected HH:MM:SS");
   }
-  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
   if (month < 1 || month > 12) return bad("month out of range");
-  const int max_day = kDays[month - 1] + (month == 2 && IsLeap(year) ? 1 : 0);
+  const int max_day = kDaysInMonth[month - 1] + (month == 2 && IsLeap(year) ? 1 : 0);
   if (day < 1 || day > max_day) return bad("day out of range");
   if (hour > 23 || minute > 59 || second > 60) return bad("time out of range");
   if (second == 60) second = 59;  // leap second: clamp
