@@ -141,8 +141,8 @@ Status EngineImpl::ReadDevice(std::string_view device_id, StateReader* r, std::u
     VIGIL_RETURN_NOT_OK(r->ReadDouble(6, &dev->smoothed));
     if (!(dev->smoothed >= 0 && dev->smoothed <= 1)) return Status::Corrupt("device state: smoothed score out of [0,1]");
   }
+  // Absent: off (blobs written before the hysteresis, or while no collective alarm was on).
   if (r->Has(7)) VIGIL_RETURN_NOT_OK(r->ReadBool(7, &dev->collective));
-
   *out = std::move(dev);
   return Status::OK();
 }
