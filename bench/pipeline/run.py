@@ -9,9 +9,10 @@
    beginning. Sustained events/s = events / (end of the last batch - start of the first
    batch), also without batch 0 (JVM and Python worker warm-up).
 2. latency: a second fresh topic; the job starts first (trigger as fast as possible),
-   then vigil-produce sends --latency-rate events/s for --latency-seconds with a higher
-   anomaly rate. Latency of an anomaly = the time its batch finished writing to S3 (the
-   object is visible) - its Kafka timestamp. p50 / p99 over all anomalies.
+   then vigil-produce sends --latency-rate events/s for --latency-warmup-seconds plus
+   --latency-seconds with a higher anomaly rate. Latency of an anomaly = the time its
+   batch finished writing to S3 (the object is visible) - its Kafka timestamp. p50 / p99
+   over the anomalies whose Kafka timestamp falls in the measured seconds.
 Prints a JSON summary and, with --markdown, the RESULTS.md section.
 """
 
@@ -102,12 +103,15 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--devices", type=int, default=10_000)
     p.add_argument("--metrics", type=int, default=3)
-    p.add_argument("--events", type=int, default=1_000_000)
+    p.add_argument("--events", type=int, default=2_000_000)
     p.add_argument("--partitions", type=int, default=2)
-    p.add_argument("--max-offsets", type=int, default=250_000, help="maxOffsetsPerTrigger")
+    p.add_argument("--max-offsets", type=int, default=500_000, help="maxOffsetsPerTrigger")
     p.add_argument("--repeats", type=int, default=3, help="ConsumerPerformance runs")
     p.add_argument("--latency-rate", type=int, default=10_000)
-    p.add_argument("--latency-seconds", type=int, default=60)
+    p.add_argument("--latency-seconds", type=int, default=60, help="measured seconds")
+    p.add_argument("--latency-warmup-seconds", type=int, default=30,
+                   help="seconds sent at the same rate before the measured ones (JVM, workers, "
+                        "detector warm-up); their anomalies are not counted")
     p.add_argument("--latency-devices", type=int, default=100,
                    help="devices in the latency run (few, so detectors warm up within it)")
     p.add_argument("--skip-latency", action="store_true")
@@ -176,9 +180,10 @@ def latency(cfg, args, binary, out, run_id, common, bucket, result) -> None:
                                              "starting_offsets": "earliest",
                                              "max_offsets_per_trigger": args.max_offsets})
     try:
+        measured_from_ms = int(time.time() * 1000) + args.latency_warmup_seconds * 1000
         lst = produce(cfg, binary, ltopic, out, "--devices", str(args.latency_devices), "--metrics",
                       str(args.metrics), "--rate", str(args.latency_rate), "--duration",
-                      f"{args.latency_seconds}s", "--anomaly-rate", "0.01", "--malformed-rate", "0.005",
+                      f"{args.latency_seconds + args.latency_warmup_seconds}s", "--anomaly-rate", "0.01", "--malformed-rate", "0.005",
                       "--seed", "2")
         batches = wait_consumed(rec, progress, lst["delivered"], 1800, cfg.home / name / "log")
     finally:
@@ -198,7 +203,7 @@ def latency(cfg, args, binary, out, run_id, common, bucket, result) -> None:
                 body = s3.get_object(Bucket=bucket, Key=o["Key"])["Body"].read().decode()
                 for line in body.splitlines():
                     r = json.loads(line)
-                    if r["kafka_topic"] == ltopic:
+                    if r["kafka_topic"] == ltopic and r["kafka_timestamp_ms"] >= measured_from_ms:
                         lat.append(done[int(m.group(1))] - r["kafka_timestamp_ms"])
         lat.sort()
         if lat:
@@ -206,8 +211,11 @@ def latency(cfg, args, binary, out, run_id, common, bucket, result) -> None:
                                          "p99_ms": lat[min(len(lat) - 1, int(len(lat) * 0.99))]}
     result["latency_rate"] = args.latency_rate
     result["latency_devices"] = args.latency_devices
-    result["latency_batch_ms_median"] = statistics.median(b["batch_ms"] for b in batches)
-    result["latency_batches"] = len(batches)
+    measured = [b for b in batches if b["time_ms"] >= measured_from_ms]
+    result["latency_warmup_seconds"] = args.latency_warmup_seconds
+    result["latency_seconds"] = args.latency_seconds
+    result["latency_batch_ms_median"] = statistics.median(b["batch_ms"] for b in measured or batches)
+    result["latency_batches"] = len(measured)
 
 
 if __name__ == "__main__":

@@ -75,6 +75,14 @@ def test_batch_writes_anomalies_and_dead_letters_at_deterministic_keys(aws):
     assert p["input"] == 3 and p["valid"] == 2 and p["invalid"] == 1
 
 
+def test_an_open_expected_range_is_written_as_null(aws):
+    # A max-only rule has expected_low = -inf; JSON has no infinity, so the record says null.
+    a = {**anomaly("inf"), "expected_low": float("-inf"), "expected_high": 30.0}
+    write_batch(context(aws), rows(a, stats(1, 1)), 0)
+    line = json.loads(objects(aws[0])["dt=2026-11-23/hr=10/part-00000000-0000.json"])
+    assert line["expected_low"] is None and line["expected_high"] == 30.0 and line["value"] == 99.5
+
+
 def test_replay_of_a_batch_rewrites_identical_bytes(aws):
     ctx = context(aws)
     batch = rows(anomaly("a"), anomaly("b", device="dev-2"), dead(3), stats(3, 2, 1))

@@ -18,6 +18,7 @@ pytest.importorskip("vigil._core")
 
 from vigil_stream.config import JobConfig  # noqa: E402
 from vigil_stream.job import ROCKSDB_PROVIDER, transform  # noqa: E402
+from vigil_stream.transform import unpack  # noqa: E402
 
 T0 = 1795428000000  # 2026-11-23T10:00:00Z
 KAFKA_SCHEMA = pa.schema([("key", pa.binary()), ("value", pa.binary()), ("topic", pa.string()),
@@ -48,7 +49,7 @@ def run_once(spark, src, checkpoint) -> dict[str, list]:
     out: dict[str, list] = {"anomaly": [], "dead": [], "stats": []}
 
     def collect(df, batch_id):
-        for row in df.toArrow().to_pylist():
+        for row in unpack(df.toArrow()).to_pylist():
             out[row["kind"]].append(row)
 
     df = spark.readStream.schema(spark.createDataFrame([], "key binary").schema.__class__.fromJson(

@@ -19,7 +19,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.streaming import StreamingQuery
 
 from .config import ConfigError, JobConfig
-from .transform import OUTPUT_SCHEMA, ROUTED_SCHEMA, STATE_SCHEMA, detect_bucket, route_batches
+from .transform import PACKED_OUTPUT_SCHEMA, PACKED_SCHEMA, STATE_SCHEMA, detect_bucket, route_batches
 
 ROCKSDB_PROVIDER = "org.apache.spark.sql.execution.streaming.state.RocksDBStateStoreProvider"
 QUERY_NAME = "vigil"
@@ -74,11 +74,12 @@ def read_detector_config(cfg: JobConfig) -> str:
 
 
 def transform(df: DataFrame, cfg: JobConfig, detector_yaml: str) -> DataFrame:
-    """Kafka rows -> anomalies, dead letters and per-bucket stats (transform.OUTPUT_SCHEMA)."""
-    routed = df.mapInArrow(route_batches(cfg.num_buckets), ROUTED_SCHEMA)
+    """Kafka rows -> one packed row per bucket (transform.PACKED_OUTPUT_SCHEMA; transform.unpack
+    gives the anomalies, dead letters and per-bucket stats of transform.OUTPUT_SCHEMA)."""
+    routed = df.mapInArrow(route_batches(cfg.num_buckets), PACKED_SCHEMA)
     return (routed.withWatermark("event_time", f"{cfg.allowed_lateness_ms} milliseconds")
             .groupBy("bucket")
-            .applyInPandasWithState(detect_bucket(detector_yaml), OUTPUT_SCHEMA, STATE_SCHEMA,
+            .applyInPandasWithState(detect_bucket(detector_yaml), PACKED_OUTPUT_SCHEMA, STATE_SCHEMA,
                                     "append", "NoTimeout"))
 
 

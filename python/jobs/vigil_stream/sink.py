@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import os
 import signal
 import time
@@ -150,6 +151,11 @@ def dedupe_in_batch(anomalies: pa.Table) -> tuple[pa.Table, int]:
     return t, anomalies.num_rows - t.num_rows
 
 
+def _finite(v: Optional[float]) -> Optional[float]:
+    """JSON has no infinities: an open side of an expected range (e.g. a max-only rule) is null."""
+    return v if v is None or math.isfinite(v) else None
+
+
 def anomaly_records(ctx: SinkContext, anomalies: pa.Table, detected: dict[str, int]) -> list[dict]:
     """Turn owned anomaly rows into records, sorted by event time, device, metric and id."""
     anomalies = anomalies.sort_by([("event_time_ms", "ascending"), ("device_id", "ascending"),
@@ -161,9 +167,9 @@ def anomaly_records(ctx: SinkContext, anomalies: pa.Table, detected: dict[str, i
         out.append({
             "anomaly_id": aid, "event_id": c["event_id"][i], "device_id": c["device_id"][i],
             "metric": c["metric"][i], "event_time": format_ts_ms(c["event_time_ms"][i]),
-            "event_time_ms": c["event_time_ms"][i], "value": c["value"][i],
-            "expected_low": c["expected_low"][i], "expected_high": c["expected_high"][i],
-            "score": c["score"][i], "severity": c["severity"][i],
+            "event_time_ms": c["event_time_ms"][i], "value": _finite(c["value"][i]),
+            "expected_low": _finite(c["expected_low"][i]), "expected_high": _finite(c["expected_high"][i]),
+            "score": _finite(c["score"][i]), "severity": c["severity"][i],
             "detectors": [d for d in (c["detectors"][i] or "").split(",") if d],
             "explanation": c["explanation"][i] or "",
             "kafka_topic": c["kafka_topic"][i], "kafka_partition": c["kafka_partition"][i],

@@ -1,15 +1,27 @@
-"""The job's transformations: Kafka rows -> routed rows -> per-bucket detection.
+"""The job's transformations: Kafka rows -> packed bucket chunks -> per-bucket detection.
+
+Spark never sees an event as a row after the Kafka source: rows are packed into
+Arrow IPC blobs so that the shuffle, the stateful operator and the collect in
+foreachBatch each move a handful of large binary values instead of one row per
+event (PySpark's stateful APIs convert every row to pandas and back).
 
 1. `route_batches` (mapInArrow): one C++ call per Arrow batch decodes the raw
-   values and adds `bucket` (hash of device_id mod num_buckets; rejects go to
-   bucket offset mod num_buckets so they spread) and `event_time` (null for rejects,
-   so that they never move the watermark).
+   values and finds each event's bucket (hash of device_id mod num_buckets;
+   rejects go to bucket offset mod num_buckets so they spread) and event time
+   (null for rejects). The batch is split by bucket and each part is written as
+   one Arrow IPC stream: the output is one row per bucket present,
+   (bucket, max event time of its valid events, rows, payload). The max event
+   time is what the watermark needs: the max over chunks is the max over events,
+   and a chunk of rejects only has a null event time, so rejects never move it.
 2. `detect_bucket` (applyInPandasWithState, grouped by bucket, state in the RocksDB
-   store): per bucket and micro-batch, rows older than the watermark are late;
-   the rest are sorted by event time (numpy argsort, pyarrow take) and handed to
-   one C++ Engine.process call between load_all(state) and save_all(). The output
-   is anomalies, dead letters (rejects and late events, raw bytes kept) and one
-   stats row per bucket. No Python runs per event or per device.
+   store): per bucket and micro-batch, the chunks are unpacked and concatenated;
+   rows older than the watermark are late; the rest are ordered by (event time,
+   Kafka partition, offset), an order that does not depend on the order the
+   shuffle delivers chunks, and handed to one C++ Engine.process call between
+   load_all(state) and save_all(). The output is anomalies, dead letters (rejects
+   and late events, raw bytes kept) and one stats row per bucket, packed again
+   as one IPC payload per bucket; `unpack` restores the table in foreachBatch.
+   No Python runs per event or per device.
 """
 
 from __future__ import annotations
@@ -25,15 +37,23 @@ import pyarrow.compute as pc
 from pyspark.sql.types import (BinaryType, DoubleType, IntegerType, LongType, StringType,
                                StructField, StructType, TimestampType)
 
-ROUTED_SCHEMA = StructType([
-    StructField("value", BinaryType()),
-    StructField("kafka_topic", StringType()),
-    StructField("kafka_partition", IntegerType()),
-    StructField("kafka_offset", LongType()),
-    StructField("kafka_timestamp_ms", LongType()),
+# A chunk of one bucket's events from one input batch (route_batches' output).
+PACKED_SCHEMA = StructType([
     StructField("bucket", IntegerType()),
-    StructField("event_time", TimestampType()),
+    StructField("event_time", TimestampType()),   # max over the chunk's valid events
+    StructField("rows", LongType()),
+    StructField("payload", BinaryType()),         # Arrow IPC stream, schema ROUTED_ARROW
 ])
+# One bucket's output for a micro-batch (detect_bucket's output).
+PACKED_OUTPUT_SCHEMA = StructType([
+    StructField("bucket", IntegerType()),
+    StructField("rows", LongType()),
+    StructField("payload", BinaryType()),         # Arrow IPC stream, schema _ARROW_OUT
+])
+ROUTED_ARROW = pa.schema([("value", pa.binary()), ("kafka_topic", pa.string()),
+                          ("kafka_partition", pa.int32()), ("kafka_offset", pa.int64()),
+                          ("kafka_timestamp_ms", pa.int64()),
+                          ("event_time", pa.timestamp("us", tz="UTC"))])
 
 OUTPUT_SCHEMA = StructType([
     StructField("kind", StringType()),           # anomaly | dead | stats
@@ -76,6 +96,27 @@ _ARROW_OUT = pa.schema([pa.field(f.name, t) for f, t in zip(OUTPUT_SCHEMA.fields
     pa.int64(), pa.int64(), pa.int64(), pa.int64(), pa.int64(), pa.int64(), pa.int64(),
     pa.int64(), pa.int64()])])
 
+def to_ipc(table) -> bytes:
+    """One Arrow IPC stream holding a table or record batch."""
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as w:
+        w.write(table)
+    return sink.getvalue().to_pybytes()
+
+
+def from_ipc(payloads, schema: pa.Schema) -> pa.Table:
+    """Concatenate IPC payloads (all of `schema`); an empty list gives an empty table."""
+    tables = [pa.ipc.open_stream(p).read_all() for p in payloads]
+    return pa.concat_tables(tables) if tables else schema.empty_table()
+
+
+def unpack(packed: pa.Table) -> pa.Table:
+    """foreachBatch: detect_bucket's packed rows -> the OUTPUT_SCHEMA table, bucket order."""
+    if packed.num_rows:
+        packed = packed.sort_by("bucket")
+    return from_ipc(packed["payload"].to_pylist() if packed.num_rows else [], _ARROW_OUT)
+
+
 # One Router / Engine per Python worker, built on first use (workers are reused).
 _ROUTERS: dict = {}
 _ENGINES: dict = {}
@@ -105,21 +146,40 @@ def engine_for(config_yaml: str):
 
 
 def route_batch(batch: pa.RecordBatch, num_buckets: int) -> pa.RecordBatch:
-    """Add bucket and event_time to a batch of Kafka rows (key, value, topic, ...)."""
+    """Kafka rows (key, value, topic, ...) -> one PACKED_SCHEMA row per bucket present."""
     from vigil.arrow import binary_buffers
+    n = batch.num_rows
     value = batch.column(batch.schema.get_field_index("value"))
     bucket, ts_ms, reason = _router(num_buckets).route(*binary_buffers(value))
     offsets = batch.column(batch.schema.get_field_index("offset")).to_numpy(zero_copy_only=False)
     rejected = reason >= 0
     bucket = np.where(rejected, offsets % num_buckets, bucket).astype(np.int32)
-    ts = pa.array(ts_ms * 1000, pa.timestamp("us", tz="UTC"), mask=rejected)
     kafka_ts = batch.column(batch.schema.get_field_index("timestamp")).cast(pa.timestamp("ms", tz="UTC"))
-    return pa.RecordBatch.from_arrays(
+    routed = pa.RecordBatch.from_arrays(
         [value, batch.column(batch.schema.get_field_index("topic")),
          batch.column(batch.schema.get_field_index("partition")),
          batch.column(batch.schema.get_field_index("offset")),
-         kafka_ts.cast(pa.int64()), pa.array(bucket), ts],
-        names=[f.name for f in ROUTED_SCHEMA.fields])
+         kafka_ts.cast(pa.int64()), pa.array(ts_ms * 1000, pa.timestamp("us", tz="UTC"), mask=rejected)],
+        schema=ROUTED_ARROW)
+    order = np.argsort(bucket, kind="stable")
+    by_bucket = routed.take(pa.array(order)) if n else routed
+    sorted_bucket = bucket[order]
+    starts = np.concatenate([[0], np.flatnonzero(np.diff(sorted_bucket)) + 1]) if n else np.zeros(0, np.int64)
+    ends = np.append(starts[1:], n)
+    valid_ts = np.where(rejected, np.iinfo(np.int64).min, ts_ms)[order]
+    buckets, max_ts, counts, payloads, no_ts = [], [], [], [], []
+    for s0, e0 in zip(starts.tolist(), ends.tolist()):
+        buckets.append(int(sorted_bucket[s0]))
+        m = int(valid_ts[s0:e0].max())
+        no_ts.append(m == np.iinfo(np.int64).min)
+        max_ts.append(0 if no_ts[-1] else m * 1000)
+        counts.append(e0 - s0)
+        payloads.append(to_ipc(by_bucket.slice(s0, e0 - s0)))
+    return pa.RecordBatch.from_arrays(
+        [pa.array(buckets, pa.int32()),
+         pa.array(max_ts, pa.timestamp("us", tz="UTC"), mask=np.array(no_ts, bool)),
+         pa.array(counts, pa.int64()), pa.array(payloads, pa.binary())],
+        names=[f.name for f in PACKED_SCHEMA.fields])
 
 
 def route_batches(num_buckets: int):
@@ -129,8 +189,8 @@ def route_batches(num_buckets: int):
     return fn
 
 
-def _frame(columns: dict, n: int) -> pd.DataFrame:
-    """A pandas frame with every output column; absent ones are all null."""
+def _table(columns: dict, n: int) -> pa.Table:
+    """A table with every output column (_ARROW_OUT); absent ones are all null."""
     arrays = []
     for field in _ARROW_OUT:
         v = columns.get(field.name)
@@ -140,12 +200,12 @@ def _frame(columns: dict, n: int) -> pd.DataFrame:
             arrays.append(v.cast(field.type))
         else:
             arrays.append(pa.array(v, field.type))
-    return pa.Table.from_arrays(arrays, schema=_ARROW_OUT).to_pandas(integer_object_nulls=False)
+    return pa.Table.from_arrays(arrays, schema=_ARROW_OUT)
 
 
 def detect_rows(bucket: int, rows: pa.Table, state_blob: Optional[bytes], watermark_ms: int,
-                config_yaml: str, reason_names: list[str]) -> tuple[list[pd.DataFrame], bytes]:
-    """Score one bucket's rows; return the output frames and the new state blob."""
+                config_yaml: str, reason_names: list[str]) -> tuple[pa.Table, bytes]:
+    """Score one bucket's rows (ROUTED_ARROW); return the output (_ARROW_OUT) and the new state blob."""
     from vigil.arrow import binary_buffers
     from vigil import Engine
     t0 = time.perf_counter_ns()
@@ -162,7 +222,11 @@ def detect_rows(bucket: int, rows: pa.Table, state_blob: Optional[bytes], waterm
     ev_ms = pc.fill_null(rows["event_time"].cast(pa.int64()), 0).to_numpy(zero_copy_only=False) // 1000
     late = ~is_reject & (ev_ms < watermark_ms) if watermark_ms > 0 else np.zeros(n, bool)
     live = np.flatnonzero(~late)
-    order = live[np.argsort(ev_ms[live], kind="stable")]  # rejects (ts 0) first; decoder rejects them
+    # Event-time order, ties by Kafka position: independent of the order chunks arrive in.
+    # Rejects (ts 0) come first; the decoder rejects them again.
+    part = rows["kafka_partition"].to_numpy(zero_copy_only=False)
+    koff = rows["kafka_offset"].to_numpy(zero_copy_only=False)
+    order = live[np.lexsort((koff[live], part[live], ev_ms[live]))]
     ordered = rows["value"].take(pa.array(order))
     out = engine.process(*binary_buffers(ordered))
     frames = []
@@ -178,7 +242,7 @@ def detect_rows(bucket: int, rows: pa.Table, state_blob: Optional[bytes], waterm
         cols["severity"] = out["severity"].astype(np.int32)
         cols["kind"] = ["anomaly"] * n_anom
         cols["bucket"] = np.full(n_anom, bucket, np.int32)
-        frames.append(_frame(cols, n_anom))
+        frames.append(_table(cols, n_anom))
 
     rej_src = order[out["reject_index"]]
     late_src = np.flatnonzero(late)
@@ -195,7 +259,7 @@ def detect_rows(bucket: int, rows: pa.Table, state_blob: Optional[bytes], waterm
         cols["event_time_ms"] = pa.array(ev_ms[dead_src], mask=is_reject[dead_src])
         cols["kind"] = ["dead"] * n_dead
         cols["bucket"] = np.full(n_dead, bucket, np.int32)
-        frames.append(_frame(cols, n_dead))
+        frames.append(_table(cols, n_dead))
 
     blob = engine.save_all()
     _BUCKET_ENGINES[(config_yaml, bucket)] = (engine, blob)
@@ -205,8 +269,8 @@ def detect_rows(bucket: int, rows: pa.Table, state_blob: Optional[bytes], waterm
              "min_event_ms": [int(valid_ts.min())] if len(valid_ts) else [None],
              "devices": [engine.num_devices], "state_bytes": [len(blob)],
              "process_ns": [time.perf_counter_ns() - t0]}
-    frames.append(_frame(stats, 1))
-    return frames, blob
+    frames.append(_table(stats, 1))
+    return pa.concat_tables(frames), blob
 
 
 def detect_bucket(config_yaml: str):
@@ -214,18 +278,14 @@ def detect_bucket(config_yaml: str):
     def fn(key, pdfs: Iterator[pd.DataFrame], state) -> Iterator[pd.DataFrame]:
         from vigil import reject_reason_names
         bucket = int(key[0])
-        tables = [pa.Table.from_pandas(pdf, preserve_index=False) for pdf in pdfs]
-        rows = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
-        rows = rows.cast(pa.schema([("value", pa.binary()), ("kafka_topic", pa.string()),
-                                    ("kafka_partition", pa.int32()), ("kafka_offset", pa.int64()),
-                                    ("kafka_timestamp_ms", pa.int64()), ("bucket", pa.int32()),
-                                    ("event_time", pa.timestamp("us", tz="UTC"))]), safe=False)
+        rows = from_ipc([p for pdf in pdfs for p in pdf["payload"]], ROUTED_ARROW)
         try:
             wm = int(state.getCurrentWatermarkMs())
         except Exception:  # no watermark defined (tests without withWatermark)
             wm = 0
         blob = state.get[0] if state.exists else None
-        frames, new_blob = detect_rows(bucket, rows, blob, wm, config_yaml, reject_reason_names())
+        out, new_blob = detect_rows(bucket, rows, blob, wm, config_yaml, reject_reason_names())
         state.update((new_blob,))
-        yield from frames
+        yield pd.DataFrame({"bucket": np.array([bucket], np.int32), "rows": [out.num_rows],
+                            "payload": [to_ipc(out)]})
     return fn

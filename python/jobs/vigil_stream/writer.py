@@ -1,4 +1,4 @@
-"""foreachBatch glue: collect the micro-batch as Arrow once, then sink.write_batch.
+"""foreachBatch glue: collect the micro-batch as Arrow once, unpack it, then sink.write_batch.
 
 The owner of a batch's claims is the streaming query id, which is stable across
 restarts from the same checkpoint and new for a new checkpoint.
@@ -73,7 +73,8 @@ class BatchWriter:
     def __call__(self, df, batch_id: int) -> None:
         t0 = time.monotonic()
         ctx = self._context(df)
-        table = df.toArrow()
+        from .transform import unpack
+        table = unpack(df.toArrow())
         collect_ms = (time.monotonic() - t0) * 1000
         progress = write_batch(ctx, table, batch_id)
         progress.update({"kind": "sink", "collect_ms": round(collect_ms, 3),
