@@ -100,8 +100,15 @@ class FastParser {
       std::memset(copy_ + len, ' ', blocks_end - len);
       p = copy_;
     }
-    if (!Classify(p, len)) return false;
-    return Object(p, len);
+    // The last byte before trailing spaces must be the closing brace: then a
+    // run of digits that starts inside the value ends inside it, and digit
+    // loops need no bounds check (`while (IsDigit(*in.p))` below).
+    size_t last = len;
+    while (last > 0 && p[last - 1] == ' ') --last;
+    if (last == 0 || p[last - 1] != '}') return false;
+    bool spaces = false;
+    if (!Classify(p, len, &spaces)) return false;
+    return spaces ? Object<true>(p, len) : Object<false>(p, len);
   }
 
   const FastEvent& event() const { return event_; }
@@ -118,8 +125,11 @@ class FastParser {
   };
   static constexpr uint32_t kRequired = kEventId | kDeviceId | kTs | kMetrics;
 
-  // The read position; a local of Parse() so that it lives in registers.
-  struct In {
+  // The read position; a local of Object() so that it lives in registers.
+  // kSpaces false: the value has no space at all, so none is looked for.
+  template <bool kSpacesIn>
+  struct Reader {
+    static constexpr bool kSpaces = kSpacesIn;
     const char* p;
     const char* end;
     const char* base;
@@ -127,12 +137,12 @@ class FastParser {
 
   // Quote positions into quotes_, 64 bytes at a time (p has that many readable
   // bytes past len); false on any byte outside 0x20..0x7F or a backslash.
-  bool Classify(const char* p, size_t len) {
+  bool Classify(const char* p, size_t len, bool* spaces) {
     const size_t words = (len + 63) / 64;
     words_ = words;
-    uint64_t bad = 0;
+    uint64_t bad = 0, any_space = 0;
     for (size_t w = 0; w < words; ++w) {
-      uint64_t q = 0, b = 0;
+      uint64_t q = 0, b = 0, sp = 0;
       const char* block = p + w * 64;
 #if defined(__AVX2__)
       const __m256i quote = _mm256_set1_epi8('"');
@@ -145,6 +155,8 @@ class FastParser {
         b |= static_cast<uint64_t>(static_cast<uint32_t>(_mm256_movemask_epi8(x))) << (32 * k);
         q |= static_cast<uint64_t>(static_cast<uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, quote))))
              << (32 * k);
+        sp |= static_cast<uint64_t>(static_cast<uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, space))))
+              << (32 * k);
       }
 #elif defined(__SSE2__)
       const __m128i quote = _mm_set1_epi8('"');
@@ -155,37 +167,49 @@ class FastParser {
         const __m128i x = _mm_or_si128(_mm_cmplt_epi8(v, space), _mm_cmpeq_epi8(v, backslash));
         b |= static_cast<uint64_t>(static_cast<uint32_t>(_mm_movemask_epi8(x))) << (16 * k);
         q |= static_cast<uint64_t>(static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, quote)))) << (16 * k);
+        sp |= static_cast<uint64_t>(static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, space)))) << (16 * k);
       }
 #else
       for (size_t k = 0; k < 64; ++k) {
         const auto c = static_cast<unsigned char>(block[k]);
         b |= static_cast<uint64_t>(c < 0x20 || c >= 0x80 || c == '\\') << k;
         q |= static_cast<uint64_t>(c == '"') << k;
+        sp |= static_cast<uint64_t>(c == ' ') << k;
       }
 #endif
       if (w + 1 == words && len % 64 != 0) {
         const uint64_t keep = (uint64_t{1} << (len % 64)) - 1;
         b &= keep;
         q &= keep;
+        sp &= keep;
       }
       bad |= b;
+      any_space |= sp;
       quotes_[w] = q;
     }
+    *spaces = any_space != 0;
     return bad == 0;
   }
 
+  template <typename In>
   static VIGIL_FAST_INLINE char Peek(const In& in) { return in.p < in.end ? *in.p : '\0'; }
+  template <typename In>
   static VIGIL_FAST_INLINE void SkipSpaces(In& in) {
-    while (in.p < in.end && *in.p == ' ') ++in.p;
+    if constexpr (In::kSpaces) {
+      while (in.p < in.end && *in.p == ' ') ++in.p;
+    }
   }
+  template <typename In>
   static VIGIL_FAST_INLINE bool Eat(In& in, char c) {
     if (Peek(in) != c) return false;
     ++in.p;
     return true;
   }
+  // Only at a position known to hold a digit may a loop read on unchecked: see Parse().
   static VIGIL_FAST_INLINE bool IsDigit(char c) { return static_cast<unsigned char>(c - '0') < 10; }
 
   // A string at the read position (its opening quote); the value without quotes.
+  template <typename In>
   VIGIL_FAST_INLINE bool String(In& in, std::string_view* out) const {
     if (Peek(in) != '"') return false;
     const size_t from = static_cast<size_t>(in.p - in.base) + 1;
@@ -202,13 +226,14 @@ class FastParser {
   }
 
   // JSON integer of at most 18 digits (no fraction or exponent).
+  template <typename In>
   static VIGIL_FAST_INLINE bool Integer(In& in, int64_t* out) {
     const bool neg = Peek(in) == '-';
     if (neg) ++in.p;
     if (!IsDigit(Peek(in))) return false;
     const char* first = in.p;
     int64_t v = 0;
-    while (IsDigit(Peek(in))) {
+    while (IsDigit(*in.p)) {
       if (in.p - first == 18) return false;  // more than 18 digits
       v = v * 10 + (*in.p++ - '0');
     }
@@ -222,6 +247,7 @@ class FastParser {
   // A JSON number as the correctly rounded double: inline by Clinger's fast
   // path when that is exact, else by std::from_chars (correctly rounded too).
   // False for out-of-range values (which simdjson then judges).
+  template <typename In>
   static VIGIL_FAST_INLINE bool Double(In& in, double* out) {
     static constexpr double kPow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
                                         1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
@@ -234,7 +260,7 @@ class FastParser {
     if (Peek(in) == '0') {
       ++in.p;
     } else if (IsDigit(Peek(in))) {
-      while (IsDigit(Peek(in))) {
+      while (IsDigit(*in.p)) {
         m = m * 10 + static_cast<uint64_t>(*in.p++ - '0');
         ++digits;
       }
@@ -244,7 +270,7 @@ class FastParser {
     if (Peek(in) == '.') {
       ++in.p;
       if (!IsDigit(Peek(in))) return false;
-      while (IsDigit(Peek(in))) {
+      while (IsDigit(*in.p)) {
         m = m * 10 + static_cast<uint64_t>(*in.p++ - '0');
         ++digits;
         --exp10;
@@ -256,7 +282,7 @@ class FastParser {
       if (Peek(in) == '-' || Peek(in) == '+') sign = *in.p++ == '-' ? -1 : 1;
       if (!IsDigit(Peek(in))) return false;
       int e = 0;
-      while (IsDigit(Peek(in))) {
+      while (IsDigit(*in.p)) {
         if (e < 10000) e = e * 10 + (*in.p - '0');
         ++in.p;
       }
@@ -281,35 +307,38 @@ class FastParser {
   }
 
   // A JSON number, checked against the grammar and not converted.
+  template <typename In>
   static VIGIL_FAST_INLINE bool SkipNumber(In& in) {
     if (Peek(in) == '-') ++in.p;
     if (Peek(in) == '0') {
       ++in.p;
     } else if (IsDigit(Peek(in))) {
-      while (IsDigit(Peek(in))) ++in.p;
+      while (IsDigit(*in.p)) ++in.p;
     } else {
       return false;
     }
     if (Peek(in) == '.') {
       ++in.p;
       if (!IsDigit(Peek(in))) return false;
-      while (IsDigit(Peek(in))) ++in.p;
+      while (IsDigit(*in.p)) ++in.p;
     }
     if (Peek(in) == 'e' || Peek(in) == 'E') {
       ++in.p;
       if (Peek(in) == '-' || Peek(in) == '+') ++in.p;
       if (!IsDigit(Peek(in))) return false;
-      while (IsDigit(Peek(in))) ++in.p;
+      while (IsDigit(*in.p)) ++in.p;
     }
     return true;
   }
 
+  template <typename In>
   VIGIL_FAST_INLINE bool SkipScalar(In& in) const {
     std::string_view ignored;
     return Peek(in) == '"' ? String(in, &ignored) : SkipNumber(in);
   }
 
   // After a member: ',' (more follow: *more) or '}' (the object ends).
+  template <typename In>
   static VIGIL_FAST_INLINE bool Separator(In& in, bool* more) {
     SkipSpaces(in);
     const char c = Peek(in);
@@ -321,6 +350,7 @@ class FastParser {
   }
 
   // "key" : and the spaces around the colon.
+  template <typename In>
   VIGIL_FAST_INLINE bool MemberKey(In& in, std::string_view* key) const {
     if (!String(in, key)) return false;
     SkipSpaces(in);
@@ -341,8 +371,9 @@ class FastParser {
     }
   }
 
+  template <bool kSpaces>
   bool Object(const char* p, size_t len) {
-    In in{p, p + len, p};
+    Reader<kSpaces> in{p, p + len, p};
     FastEvent& ev = event_;
     ev.device_class = {};
     ev.schema_version = 1;
@@ -373,6 +404,7 @@ class FastParser {
     return in.p == in.end && (seen & kRequired) == kRequired;
   }
 
+  template <typename In>
   VIGIL_FAST_INLINE bool Ts(In& in, int64_t* ms) {
     if (Peek(in) != '"') return Integer(in, ms);
     std::string_view s;
@@ -410,6 +442,7 @@ class FastParser {
     return true;
   }
 
+  template <typename In>
   VIGIL_FAST_INLINE bool Metrics(In& in) {
     if (!Eat(in, '{')) return false;
     SkipSpaces(in);
@@ -425,6 +458,7 @@ class FastParser {
     return true;
   }
 
+  template <typename In>
   VIGIL_FAST_INLINE bool Tags(In& in) {
     if (!Eat(in, '{')) return false;
     SkipSpaces(in);
