@@ -10,9 +10,10 @@
    batch), also without batch 0 (JVM and Python worker warm-up).
 2. latency: a second fresh topic; the job starts first (trigger as fast as possible),
    then vigil-produce sends --latency-rate events/s for --latency-warmup-seconds plus
-   --latency-seconds with a higher anomaly rate. Latency of an anomaly = the time its
-   batch finished writing to S3 (the object is visible) - its Kafka timestamp. p50 / p99
-   over the anomalies whose Kafka timestamp falls in the measured seconds.
+   --latency-seconds (the simulator's default anomaly mix unless --latency-anomaly-rate).
+   Latency of an anomaly = the time its batch finished writing to S3 (the object is
+   visible) - its Kafka timestamp. p50 / p99 over the anomalies whose Kafka timestamp
+   falls in the measured seconds.
 Prints a JSON summary and, with --markdown, the RESULTS.md section.
 """
 
@@ -114,6 +115,8 @@ def main() -> int:
                         "detector warm-up); their anomalies are not counted")
     p.add_argument("--latency-devices", type=int, default=100,
                    help="devices in the latency run (few, so detectors warm up within it)")
+    p.add_argument("--latency-anomaly-rate", type=float, default=0.002,
+                   help="vigil-produce --anomaly-rate of the latency run (0.002: its default mix)")
     p.add_argument("--skip-latency", action="store_true")
     p.add_argument("--skip-throughput", action="store_true")
     p.add_argument("--produce", default=os.environ.get("VIGIL_PRODUCE"))
@@ -183,7 +186,7 @@ def latency(cfg, args, binary, out, run_id, common, bucket, result) -> None:
         measured_from_ms = int(time.time() * 1000) + args.latency_warmup_seconds * 1000
         lst = produce(cfg, binary, ltopic, out, "--devices", str(args.latency_devices), "--metrics",
                       str(args.metrics), "--rate", str(args.latency_rate), "--duration",
-                      f"{args.latency_seconds + args.latency_warmup_seconds}s", "--anomaly-rate", "0.01", "--malformed-rate", "0.005",
+                      f"{args.latency_seconds + args.latency_warmup_seconds}s", "--anomaly-rate", str(args.latency_anomaly_rate), "--malformed-rate", "0.005",
                       "--seed", "2")
         batches = wait_consumed(rec, progress, lst["delivered"], 1800, cfg.home / name / "log")
     finally:
@@ -210,6 +213,7 @@ def latency(cfg, args, binary, out, run_id, common, bucket, result) -> None:
             result[f"latency_{what}"] = {"n": len(lat), "p50_ms": lat[len(lat) // 2],
                                          "p99_ms": lat[min(len(lat) - 1, int(len(lat) * 0.99))]}
     result["latency_rate"] = args.latency_rate
+    result["latency_anomaly_rate"] = args.latency_anomaly_rate
     result["latency_devices"] = args.latency_devices
     measured = [b for b in batches if b["time_ms"] >= measured_from_ms]
     result["latency_warmup_seconds"] = args.latency_warmup_seconds
