@@ -14,6 +14,7 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstring>
 #include <string>
@@ -289,6 +290,29 @@ class DecoderImpl final : public Decoder {
     return !field.unescaped_key().get(*out);
   }
 
+  // simdjson 3.0.1 (Debian 12) misreads some numbers of more than 19 digits,
+  // e.g. 0.30000000000000000004 as 0.115 (simdjson issue #2093, fixed in
+  // 3.6.3): re-read those with std::from_chars, which rounds correctly, as the
+  // fast path does. `raw` is the number's token (trailing spaces included).
+  static void RereadLongNumber(std::string_view raw, double* x) {
+    size_t end = 0, digits = 0;
+    bool exponent = false;
+    for (; end < raw.size(); ++end) {
+      const char c = raw[end];
+      if (c >= '0' && c <= '9') {
+        digits += exponent ? 0 : 1;
+      } else if (c == 'e' || c == 'E') {
+        exponent = true;
+      } else if (c != '-' && c != '+' && c != '.') {
+        break;
+      }
+    }
+    if (digits <= 19) return;
+    double d;
+    const std::from_chars_result r = std::from_chars(raw.data(), raw.data() + end, d);
+    if (r.ec == std::errc() && r.ptr == raw.data() + end) *x = d;
+  }
+
   static bool WrongType(simdjson::error_code err, std::string_view key, const char* want, RejectReason* reason,
                         std::string* detail) {
     if (err == simdjson::INCORRECT_TYPE) {
@@ -306,9 +330,12 @@ class DecoderImpl final : public Decoder {
     if (v.type().get(type)) return WrongType(simdjson::TAPE_ERROR, "ts", "", reason, detail);
     if (type == od::json_type::number) {
       int64_t ms = 0;
+      const std::string_view raw = v.raw_json_token();
       if (v.get_int64().get(ms)) {
         double d = 0;
-        if (v.get_double().get(d) || !std::isfinite(d) || std::fabs(d) > 9e15) {
+        const bool is_double = !v.get_double().get(d);
+        if (is_double) RereadLongNumber(raw, &d);
+        if (!is_double || !std::isfinite(d) || std::fabs(d) > 9e15) {
           *reason = RejectReason::kTimestampOutOfRange;
           *detail = "ts is not a representable epoch-millisecond number";
           return false;
@@ -351,9 +378,9 @@ class DecoderImpl final : public Decoder {
         return false;
       }
       od::value mv = field.value();
+      const std::string_view raw = mv.raw_json_token();
       double x = 0;
       if (auto err = mv.get_double().get(x)) {
-        std::string_view raw = mv.raw_json_token();
         const bool non_finite = err == simdjson::NUMBER_ERROR || raw.starts_with("NaN") ||
                                 raw.starts_with("Infinity") || raw.starts_with("-Infinity") ||
                                 raw.starts_with("nan") || raw.starts_with("inf");
@@ -364,6 +391,7 @@ class DecoderImpl final : public Decoder {
         }
         return WrongType(err, "metrics." + std::string(name), "a number", reason, detail);
       }
+      RereadLongNumber(raw, &x);
       if (!std::isfinite(x)) {
         *reason = RejectReason::kNonFinite;
         *detail = "metrics." + std::string(name) + " is not a finite number";

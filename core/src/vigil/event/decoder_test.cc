@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "vigil/event/decoder_internal.h"
 #include "vigil/testing/generators.h"
 #include "vigil/testing/gtest_util.h"
 
@@ -336,6 +337,38 @@ TEST(EventBatchBuilderTest, AddEventIsBeginAddFinishInOneCall) {
   EXPECT_EQ(x.metric_name(x.metric_ids(0)[1]), "v");
   EXPECT_EQ(std::vector<double>(x.metric_values(0).begin(), x.metric_values(0).end()), values);
   EXPECT_EQ(x.metric_offsets().size(), 2u);
+}
+
+}  // namespace
+}  // namespace vigil
+
+namespace vigil {
+namespace {
+
+// Found by fuzz_decoder: simdjson 3.0.1 reads 0.30000000000000000004 as 0.115
+// (simdjson issue #2093). Both paths must give the correctly rounded value.
+TEST(DecoderTest, LongNumbersAreCorrectlyRounded) {
+  const std::string head = R"({"event_id":"e","device_id":"d","ts":1795428000000,"metrics":{"a":)";
+  const std::vector<std::string> docs = {
+      head + R"(0.30000000000000000004,"b":0.95000000000000000000,"c":1.5}})",
+      head + R"(0.30000000000000000004,"b":0.95000000000000000000,"c":1.5},"tags":{"x":{}}})",  // not fast
+      R"({"event_id":"e","device_id":"d","ts":1795428000000.00000000000000000001,"metrics":{"x":1}})",
+  };
+  for (bool fast_path : {true, false}) {
+    ASSERT_OK_AND_ASSIGN(auto decoder, internal::MakeDecoder(DecoderOptions::Defaults(), fast_path));
+    for (const std::string& doc : docs) {
+      const int32_t offsets[2] = {0, static_cast<int32_t>(doc.size())};
+      EventBatch batch;
+      std::vector<Reject> rejects;
+      ASSERT_OK(decoder->Decode(reinterpret_cast<const uint8_t*>(doc.data()), offsets, 1, &batch, &rejects));
+      ASSERT_EQ(batch.size(), 1) << doc;
+      if (batch.metric_values(0).size() == 3) {
+        EXPECT_EQ(batch.metric_values(0)[0], 0.3) << doc;
+        EXPECT_EQ(batch.metric_values(0)[1], 0.95) << doc;
+      }
+      EXPECT_EQ(batch.ts_ms(0), 1795428000000LL) << doc;
+    }
+  }
 }
 
 }  // namespace
