@@ -31,15 +31,23 @@
 #include <cstring>
 #include <string_view>
 
+// The code differs with the target (AVX2, SSE2, scalar): each variant lives in
+// its own inline namespace, so that translation units built with different
+// -march flags (decoder.cc vs tests and benchmarks) do not share one definition.
 #if defined(__AVX2__)
 #include <immintrin.h>
+#define VIGIL_FAST_PARSE_ISA avx2
 #elif defined(__SSE2__)
 #include <emmintrin.h>
+#define VIGIL_FAST_PARSE_ISA sse2
+#else
+#define VIGIL_FAST_PARSE_ISA scalar
 #endif
 
 #include "vigil/event/decoder_internal.h"
 
 namespace vigil::internal {
+inline namespace VIGIL_FAST_PARSE_ISA {
 
 /// \brief The fields of one event, pointing into the input.
 struct FastEvent {
@@ -484,4 +492,7 @@ class FastParser {
 
 #undef VIGIL_FAST_INLINE
 
+}  // namespace VIGIL_FAST_PARSE_ISA
 }  // namespace vigil::internal
+
+#undef VIGIL_FAST_PARSE_ISA
