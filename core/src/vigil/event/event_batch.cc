@@ -173,6 +173,7 @@ Status EventBatchBuilder::AddEvent(uint32_t source_index, std::string_view event
     b.metric_values_.push_back(metric_values[i]);
   }
   b.metric_offsets_.push_back(static_cast<uint32_t>(b.metric_ids_.size()));
+  dict_->pos = 0;  // the next event's InternMetric calls guess from position 0 again
   return Status::OK();
 }
 
