@@ -42,7 +42,8 @@ struct DecoderOptions {
   Status Validate() const;
 };
 
-/// \brief Decodes JSON events with simdjson On-Demand; one parser, reused. Not thread-safe.
+/// \brief Decodes JSON events: a fast path for the usual events, simdjson On-Demand for the
+/// rest (and for every reject); parsers are reused. Not thread-safe.
 class Decoder {
  public:
   virtual ~Decoder() = default;
