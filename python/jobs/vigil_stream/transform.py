@@ -9,10 +9,11 @@ event (PySpark's stateful APIs convert every row to pandas and back).
    values and finds each event's bucket (hash of device_id mod num_buckets;
    rejects go to bucket offset mod num_buckets so they spread) and event time
    (null for rejects). The batch is split by bucket and each part is written as
-   one Arrow IPC stream: the output is one row per bucket present,
+   Arrow IPC streams: the output is one row per chunk of a bucket's events,
    (bucket, max event time of its valid events, rows, payload). The max event
    time is what the watermark needs: the max over chunks is the max over events,
    and a chunk of rejects only has a null event time, so rejects never move it.
+   Chunks are kept under CHUNK_BYTES (see there).
 2. `detect_bucket` (applyInPandasWithState, grouped by bucket, state in the RocksDB
    store): per bucket and micro-batch, the chunks are unpacked and concatenated;
    rows older than the watermark are late; the rest are ordered by (event time,
@@ -20,7 +21,7 @@ event (PySpark's stateful APIs convert every row to pandas and back).
    shuffle delivers chunks, and handed to one C++ Engine.process call between
    load_all(state) and save_all(). The output is anomalies, dead letters (rejects
    and late events, raw bytes kept) and one stats row per bucket, packed again
-   as one IPC payload per bucket; `unpack` restores the table in foreachBatch.
+   as IPC payloads of at most ~CHUNK_BYTES; `unpack` restores the table in foreachBatch.
    No Python runs per event or per device.
 """
 
@@ -104,6 +105,26 @@ def to_ipc(table) -> bytes:
     return sink.getvalue().to_pybytes()
 
 
+# Payloads stay under this size: a JVM object over half a G1 region (1 MB regions below a
+# 2 GB heap) is "humongous", allocated and collected the slow way; multi-MB rows through
+# the shuffle and the stateful operator doubled the JVM's CPU per batch.
+CHUNK_BYTES = 384 * 1024
+
+
+def _rows_per_chunk(values: pa.Array) -> int:
+    """How many events of this batch fit in one payload of about CHUNK_BYTES."""
+    n = len(values)
+    return max(1, CHUNK_BYTES * n // max(1, values.nbytes)) if n else 1
+
+
+def pack_rows(bucket: int, table: pa.Table) -> pd.DataFrame:
+    """detect_bucket's output: the table cut into PACKED_OUTPUT_SCHEMA rows of ~CHUNK_BYTES."""
+    step = max(1, CHUNK_BYTES * table.num_rows // max(1, table.nbytes)) if table.num_rows else 1
+    parts = [table.slice(i, step) for i in range(0, max(1, table.num_rows), step)]
+    return pd.DataFrame({"bucket": np.full(len(parts), bucket, np.int32),
+                         "rows": [p.num_rows for p in parts], "payload": [to_ipc(p) for p in parts]})
+
+
 def from_ipc(payloads, schema: pa.Schema) -> pa.Table:
     """Concatenate IPC payloads (all of `schema`); an empty list gives an empty table."""
     tables = [pa.ipc.open_stream(p).read_all() for p in payloads]
@@ -146,7 +167,7 @@ def engine_for(config_yaml: str):
 
 
 def route_batch(batch: pa.RecordBatch, num_buckets: int) -> pa.RecordBatch:
-    """Kafka rows (key, value, topic, ...) -> one PACKED_SCHEMA row per bucket present."""
+    """Kafka rows (key, value, topic, ...) -> PACKED_SCHEMA rows, one per chunk of a bucket's events."""
     from vigil.arrow import binary_buffers
     n = batch.num_rows
     value = batch.column(batch.schema.get_field_index("value"))
@@ -168,13 +189,16 @@ def route_batch(batch: pa.RecordBatch, num_buckets: int) -> pa.RecordBatch:
     ends = np.append(starts[1:], n)
     valid_ts = np.where(rejected, np.iinfo(np.int64).min, ts_ms)[order]
     buckets, max_ts, counts, payloads, no_ts = [], [], [], [], []
-    for s0, e0 in zip(starts.tolist(), ends.tolist()):
-        buckets.append(int(sorted_bucket[s0]))
-        m = int(valid_ts[s0:e0].max())
-        no_ts.append(m == np.iinfo(np.int64).min)
-        max_ts.append(0 if no_ts[-1] else m * 1000)
-        counts.append(e0 - s0)
-        payloads.append(to_ipc(by_bucket.slice(s0, e0 - s0)))
+    step = _rows_per_chunk(value)
+    for b0, b1 in zip(starts.tolist(), ends.tolist()):
+        for s0 in range(b0, b1, step):
+            e0 = min(b1, s0 + step)
+            buckets.append(int(sorted_bucket[s0]))
+            m = int(valid_ts[s0:e0].max())
+            no_ts.append(m == np.iinfo(np.int64).min)
+            max_ts.append(0 if no_ts[-1] else m * 1000)
+            counts.append(e0 - s0)
+            payloads.append(to_ipc(by_bucket.slice(s0, e0 - s0)))
     return pa.RecordBatch.from_arrays(
         [pa.array(buckets, pa.int32()),
          pa.array(max_ts, pa.timestamp("us", tz="UTC"), mask=np.array(no_ts, bool)),
@@ -286,6 +310,5 @@ def detect_bucket(config_yaml: str):
         blob = state.get[0] if state.exists else None
         out, new_blob = detect_rows(bucket, rows, blob, wm, config_yaml, reject_reason_names())
         state.update((new_blob,))
-        yield pd.DataFrame({"bucket": np.array([bucket], np.int32), "rows": [out.num_rows],
-                            "payload": [to_ipc(out)]})
+        yield pack_rows(bucket, out)
     return fn
