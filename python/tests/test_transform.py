@@ -90,3 +90,11 @@ def test_every_row_is_valid_invalid_or_late_and_state_survives(spark, tmp_path):
     assert max(s["watermark_ms"] for s in s2) == T0 + 301_000 - 60_000
     # dev-9's bucket still knows the devices it saw before the restart.
     assert sum(s["devices"] for s in s2) >= 2
+
+
+@pytest.mark.parametrize("n", [1, 2, 4, 16])
+def test_partition_keys_put_each_bucket_in_its_own_spark_partition(spark, n):
+    from vigil_stream.transform import partition_keys
+    keys = [int(k) for k in partition_keys(n)]
+    rows = spark.createDataFrame([(k,) for k in keys], "k int").selectExpr(f"pmod(hash(k), {n}) p").collect()
+    assert [r.p for r in rows] == list(range(n))

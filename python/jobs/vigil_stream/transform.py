@@ -10,7 +10,9 @@ event (PySpark's stateful APIs convert every row to pandas and back).
    rejects go to bucket offset mod num_buckets so they spread) and event time
    (null for rejects). The batch is split by bucket and each part is written as
    Arrow IPC streams: the output is one row per chunk of a bucket's events,
-   (bucket, max event time of its valid events, rows, payload). The max event
+   (bucket, max event time of its valid events, rows, payload), where the
+   `bucket` column holds the bucket's partition key (`partition_keys`), so that
+   Spark's hash shuffle sends each bucket to its own partition and task. The max event
    time is what the watermark needs: the max over chunks is the max over events,
    and a chunk of rejects only has a null event time, so rejects never move it.
    Chunks are kept under CHUNK_BYTES (see there).
@@ -150,6 +152,44 @@ _BUCKET_ENGINES: dict = {}
 _CACHE = os.environ.get("VIGIL_ENGINE_CACHE", "0") == "1"
 
 
+def _spark_hash_int(value: int, seed: int = 42) -> int:
+    """Spark's `hash()` of an int column (Murmur3_x86_32.hashInt, seed 42), as a signed int."""
+    def rotl(x: int, r: int) -> int:
+        return ((x << r) | (x >> (32 - r))) & 0xFFFFFFFF
+    k1 = rotl((value & 0xFFFFFFFF) * 0xCC9E2D51 & 0xFFFFFFFF, 15) * 0x1B873593 & 0xFFFFFFFF
+    h1 = (rotl(seed ^ k1, 13) * 5 + 0xE6546B64) & 0xFFFFFFFF
+    h1 ^= 4
+    h1 = (h1 ^ (h1 >> 16)) * 0x85EBCA6B & 0xFFFFFFFF
+    h1 = (h1 ^ (h1 >> 13)) * 0xC2B2AE35 & 0xFFFFFFFF
+    h1 ^= h1 >> 16
+    return h1 - (1 << 32) if h1 & 0x80000000 else h1
+
+
+_PARTITION_KEYS: dict[int, np.ndarray] = {}
+
+
+def partition_keys(num_buckets: int) -> np.ndarray:
+    """key[b]: the smallest int that Spark's hash partitioning into num_buckets puts in partition b.
+
+    groupBy(key) shuffles by pmod(hash(key), spark.sql.shuffle.partitions). With the
+    bucket numbers themselves as keys, 4 buckets land in 2 partitions (3 of them in one
+    task), so one task scored three quarters of a batch while a core idled. Grouping by
+    key[bucket] gives every partition exactly one bucket.
+    """
+    keys = _PARTITION_KEYS.get(num_buckets)
+    if keys is None:
+        keys = np.full(num_buckets, -1, np.int64)
+        found, k = 0, 0
+        while found < num_buckets:
+            part = _spark_hash_int(k) % num_buckets   # Python's % is pmod
+            if keys[part] < 0:
+                keys[part] = k
+                found += 1
+            k += 1
+        keys = _PARTITION_KEYS[num_buckets] = keys.astype(np.int32)
+    return keys
+
+
 def _router(num_buckets: int):
     from vigil import Router
     r = _ROUTERS.get(num_buckets)
@@ -190,10 +230,11 @@ def route_batch(batch: pa.RecordBatch, num_buckets: int) -> pa.RecordBatch:
     valid_ts = np.where(rejected, np.iinfo(np.int64).min, ts_ms)[order]
     buckets, max_ts, counts, payloads, no_ts = [], [], [], [], []
     step = _rows_per_chunk(value)
+    keys = partition_keys(num_buckets)
     for b0, b1 in zip(starts.tolist(), ends.tolist()):
         for s0 in range(b0, b1, step):
             e0 = min(b1, s0 + step)
-            buckets.append(int(sorted_bucket[s0]))
+            buckets.append(int(keys[sorted_bucket[s0]]))
             m = int(valid_ts[s0:e0].max())
             no_ts.append(m == np.iinfo(np.int64).min)
             max_ts.append(0 if no_ts[-1] else m * 1000)
