@@ -1,7 +1,8 @@
 """`./vigil demo`: the whole pipeline, from nothing, on simulated data.
 
 1. bring the local stack up (Kafka, DynamoDB Local, MinIO, Airflow) and unpause
-   the Vigil DAGs in Airflow;
+   the Vigil DAGs in Airflow (the stream supervisor stays paused: it would replace
+   the demo's job with the configured one);
 2. provision the topic, the claims table (TTL on) and the output bucket;
 3. start the streaming job from the topic's current end (a fresh checkpoint);
 4. run the fleet simulator with injected anomalies, duplicates, malformed and
@@ -103,28 +104,34 @@ def read_records(cfg: vconfig.Config, s3, prefix: str, newer_than: float = 0) ->
     return out
 
 
-DAGS = ("vigil_provision", "vigil_stream_supervisor", "vigil_hourly", "vigil_daily")
+DAGS = ("vigil_provision", "vigil_hourly", "vigil_daily")
+# The supervisor keeps the configured job (spark.checkpoint_location) alive and restarts
+# it when that checkpoint makes no progress; the demo runs its own job on its own
+# checkpoint, which the supervisor would take for a dead job and replace. Paused here.
+SUPERVISOR = "vigil_stream_supervisor"
 
 
 def unpause_dags(cfg: vconfig.Config, timeout_s: float = 120.0) -> None:
-    """Unpause Vigil's DAGs in the local Airflow, waiting for their first parse."""
+    """Unpause Vigil's DAGs (the supervisor paused) in the local Airflow, waiting for their first parse."""
     from vigil_ops.stack.__main__ import _paths
     from vigil_ops.stack.services import airflow_env
 
     env = {**os.environ, **airflow_env(cfg, _paths(cfg))}
     airflow = str(cfg.home / "airflow-venv" / "bin" / "airflow")
-    pending, deadline = list(DAGS), time.monotonic() + timeout_s
+    todo = [("unpause", d) for d in DAGS] + [("pause", SUPERVISOR)]
+    pending, deadline = todo, time.monotonic() + timeout_s
     while pending and time.monotonic() < deadline:
-        pending = [d for d in pending
-                   if subprocess.run([airflow, "dags", "unpause", d], env=env,
+        pending = [(verb, d) for verb, d in pending
+                   if subprocess.run([airflow, "dags", verb, d], env=env,
                                      capture_output=True).returncode != 0]
         if pending:
             time.sleep(5)
     if pending:
-        say(f"    (not yet parsed by Airflow, left paused: {', '.join(pending)}; "
-            f"unpause them in the UI)")
+        say(f"    (not yet parsed by Airflow: {', '.join(d for _, d in pending)}; "
+            f"see them in the UI)")
     else:
-        say(f"    Airflow DAGs unpaused: {', '.join(DAGS)}")
+        say(f"    Airflow DAGs unpaused: {', '.join(DAGS)}; {SUPERVISOR} paused (the demo runs its own "
+            f"job; unpause it to have Airflow keep `./vigil stream start`'s job running)")
 
 
 def main(argv: list[str]) -> int:
@@ -212,7 +219,7 @@ def main(argv: list[str]) -> int:
             latest = read_records(cfg, s3, cfg.s3.prefix, newer_than=time.time() - 3)[-3:]
             for r in latest:
                 say(f"      ! {r['event_time']} {r['device_id']} {r['metric']}={r['value']:.3f} "
-                    f"severity {r['severity']} ({', '.join(r['detectors'])})")
+                    f"severity {r['severity']} ({', '.join(r['detectors']) or 'sustained: smoothed score'})")
         if delivered is not None and consumed >= delivered:
             break
         if not process.is_ours(rec):
