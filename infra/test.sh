@@ -49,7 +49,7 @@ run_pytest() {
   if [ ! -d "$ROOT/$dir" ]; then record "$layer" "$dir" skip; return; fi
   note "$layer: pytest $dir"
   (cd "$ROOT" && "$py" -m pytest "$dir" -p no:cacheprovider -q -ra \
-      --junitxml="$RESULTS/$layer-pytest.xml" -o junit_family=xunit2 "$@" </dev/null)
+      --junitxml="$RESULTS/$layer-pytest-${dir////-}.xml" -o junit_family=xunit2 "$@" </dev/null)
   local rc=$?
   [ "$rc" = 5 ] && echo "$dir: no tests collected (pytest exit 5): not a failure for this layer"
   record "$layer" "pytest $dir" "$rc"
