@@ -122,6 +122,8 @@ def main() -> int:
     p.add_argument("--produce", default=os.environ.get("VIGIL_PRODUCE"))
     p.add_argument("--out", default=None, help="work directory (default $VIGIL_HOME/bench/pipeline)")
     p.add_argument("--markdown", action="store_true")
+    p.add_argument("--spark-conf", action="append", default=[], metavar="KEY=VALUE",
+                   help="extra Spark setting for the job (repeatable), e.g. spark.eventLog.enabled=true")
     args = p.parse_args()
     cfg = vconfig.load()
     binary = Path(args.produce) if args.produce else cfg.home / "build" / "bin" / "vigil-produce"
@@ -132,6 +134,11 @@ def main() -> int:
     run_id = uuid.uuid4().hex[:8]
     bucket, table = f"vigil-bench-{run_id}", f"vigil-bench-{run_id}"
     common = {"s3_bucket": bucket, "ddb_table": table}
+    bad = [kv for kv in args.spark_conf if "=" not in kv]
+    if bad:
+        die(f"--spark-conf wants KEY=VALUE, got {bad[0]!r}")
+    if args.spark_conf:
+        common["spark_conf"] = {**stream.job_config(cfg)["spark_conf"], **dict(kv.split("=", 1) for kv in args.spark_conf)}
     result: dict = {"devices": args.devices, "metrics": args.metrics, "events": args.events,
                     "partitions": args.partitions, "cores": os.cpu_count(),
                     "load_avg_at_start": os.getloadavg()[0]}

@@ -40,6 +40,10 @@ import pyarrow.compute as pc
 from pyspark.sql.types import (BinaryType, DoubleType, IntegerType, LongType, StringType,
                                StructField, StructType, TimestampType)
 
+from . import worker
+
+worker.install()  # imported in every Python worker that runs these functions
+
 # A chunk of one bucket's events from one input batch (route_batches' output).
 PACKED_SCHEMA = StructType([
     StructField("bucket", IntegerType()),

@@ -1,0 +1,43 @@
+"""vigil_stream.worker: zip importers re-read their archive only when it changed."""
+
+import subprocess
+import sys
+import textwrap
+import zipfile
+from pathlib import Path
+
+SCRIPT = textwrap.dedent("""
+    import importlib, os, sys, zipfile, zipimport
+    sys.path.insert(0, sys.argv[1])      # python/jobs
+    archive = sys.argv[2]
+    sys.path.insert(0, archive)
+    import pkg_in_zip                    # creates the zipimporter for the archive
+    imp = sys.path_importer_cache[archive]
+    from vigil_stream import worker
+    assert worker.install() is True
+    assert worker.install() is False     # once per process
+    reads = []
+    real = zipimport._read_directory
+    zipimport._read_directory = lambda a: (reads.append(a), real(a))[1]
+    importlib.invalidate_caches()        # first call reads (no stamp yet)
+    importlib.invalidate_caches()        # unchanged: no read
+    importlib.invalidate_caches()
+    print("unchanged", len(reads))
+    with zipfile.ZipFile(archive, "a") as z:
+        z.writestr("added_later.py", "X = 2\\n")
+    importlib.invalidate_caches()        # changed: read again, new module importable
+    import added_later
+    print("changed", len(reads), added_later.X)
+""")
+
+
+def test_invalidate_caches_rereads_only_changed_archives(tmp_path: Path):
+    archive = tmp_path / "lib.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("pkg_in_zip.py", "X = 1\n")
+    jobs = Path(__file__).resolve().parents[1] / "jobs"
+    run = subprocess.run([sys.executable, "-c", SCRIPT, str(jobs), str(archive)],
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.split()
+    assert lines == ["unchanged", "1", "changed", "2", "2"], run.stdout
