@@ -159,7 +159,7 @@ class DetectorRegistry {
   std::map<std::string, DetectorFactoryMaker, std::less<>> makers_;
 };
 
-/// \brief Register ewma, robust, cusum, page_hinkley, rules and gap.
+/// \brief Register ewma, robust, cusum, page_hinkley, rules, gap and pca.
 Status RegisterBuiltinDetectors(DetectorRegistry* registry);
 
 /// \brief Implemented by the Random Cut Forest component (detect/rcf*); registers "rcf".

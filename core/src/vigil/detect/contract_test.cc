@@ -194,6 +194,7 @@ INSTANTIATE_TEST_SUITE_P(
                       Case("rules", {{"limits.pump.*.min", "14"}, {"limits.pump.*.max", "26"},
                                              {"limits.pump.*.flatline_readings", "5"}}),
                       Case("gap", {}, 2, GapData),
+                      Case("pca", {}, 3),
                       Case("rcf", {{"num_trees", "20"}, {"sample_size", "64"}, {"shingle_size", "4"}}, 3)),
     [](const ::testing::TestParamInfo<ContractCase>& info) { return info.param.name; });
 

@@ -3,6 +3,7 @@
 
 #include "vigil/detect/builtin.h"
 #include "vigil/detect/detector.h"
+#include "vigil/detect/pca.h"
 
 namespace vigil {
 
@@ -46,7 +47,8 @@ Status RegisterBuiltinDetectors(DetectorRegistry* r) {
   VIGIL_RETURN_NOT_OK(r->Register("cusum", &MakeFromParams<CusumOptions, MakeCusumFactory>));
   VIGIL_RETURN_NOT_OK(r->Register("page_hinkley", &MakeFromParams<PageHinkleyOptions, MakePageHinkleyFactory>));
   VIGIL_RETURN_NOT_OK(r->Register("rules", &MakeFromParams<RulesOptions, MakeRulesFactory>));
-  return r->Register("gap", &MakeFromParams<GapOptions, MakeGapFactory>);
+  VIGIL_RETURN_NOT_OK(r->Register("gap", &MakeFromParams<GapOptions, MakeGapFactory>));
+  return r->Register("pca", &MakeFromParams<PcaOptions, MakePcaFactory>);
 }
 
 DetectorRegistry* DetectorRegistry::Global() {

@@ -1,8 +1,10 @@
 // Options of the built-in detectors: validation and parsing from Params.
 #include <cmath>
 #include <string>
+#include <utility>
 
 #include "vigil/detect/builtin.h"
+#include "vigil/detect/pca.h"
 
 namespace vigil {
 
@@ -168,6 +170,49 @@ Result<GapOptions> GapOptions::FromParams(const Params& p) {
     VIGIL_RETURN_NOT_OK(p.Get("heartbeat_ms", &o.heartbeat_ms));
     VIGIL_RETURN_NOT_OK(p.Get("factor", &o.factor));
     return p.Get("warmup", &o.warmup);
+  });
+}
+
+Status PcaOptions::Validate() const {
+  VIGIL_RETURN_NOT_OK(Positive("halflife", halflife));
+  if (warmup < 3) return Status::Invalid("warmup: must be >= 3");
+  if (!(shrinkage >= 0 && shrinkage < 1)) return Status::Invalid("shrinkage: must be in [0, 1)");
+  if (components < 0) return Status::Invalid("components: must be >= 0 (0 = chosen by `explained`)");
+  if (!(explained > 0 && explained <= 1)) return Status::Invalid("explained: must be in (0, 1]");
+  if (refresh < 1) return Status::Invalid("refresh: must be >= 1");
+  if (!(smoothing > 0 && smoothing <= 1)) return Status::Invalid("smoothing: must be in (0, 1] (1 = off)");
+  VIGIL_RETURN_NOT_OK(NonNegative("gate", gate));
+  if (holdoff < 0) return Status::Invalid("holdoff: must be >= 0");
+  if (min_dims < 1) return Status::Invalid("min_dims: must be >= 1");
+  VIGIL_RETURN_NOT_OK(NonNegative("min_std_rel", min_std_rel));
+  VIGIL_RETURN_NOT_OK(Positive("min_std_abs", min_std_abs));
+  return Positive("band", band);
+}
+
+Result<PcaOptions> PcaOptions::FromParams(const Params& p) {
+  return Parse<PcaOptions>(p, [&](PcaOptions& o) -> Status {
+    std::string statistic = "both";
+    for (const auto& [key, field] : {std::pair{"halflife", &o.halflife}, {"shrinkage", &o.shrinkage},
+                                     {"explained", &o.explained}, {"smoothing", &o.smoothing}, {"gate", &o.gate},
+                                     {"min_std_rel", &o.min_std_rel}, {"min_std_abs", &o.min_std_abs},
+                                     {"band", &o.band}}) {
+      VIGIL_RETURN_NOT_OK(p.Get(key, field));
+    }
+    for (const auto& [key, field] : {std::pair{"warmup", &o.warmup}, {"components", &o.components},
+                                     {"refresh", &o.refresh}, {"holdoff", &o.holdoff}, {"min_dims", &o.min_dims}}) {
+      VIGIL_RETURN_NOT_OK(p.Get(key, field));
+    }
+    VIGIL_RETURN_NOT_OK(p.Get("statistic", &statistic));
+    if (statistic == "both") {
+      o.statistic = Statistic::kBoth;
+    } else if (statistic == "t2") {
+      o.statistic = Statistic::kT2;
+    } else if (statistic == "spe") {
+      o.statistic = Statistic::kSpe;
+    } else {
+      return p.Error("statistic", "must be one of t2, spe, both (got '" + statistic + "')");
+    }
+    return Status::OK();
   });
 }
 

@@ -1,0 +1,348 @@
+// The streaming PCA detector: Hotelling T² and SPE of a device's metric vector.
+// See vigil/detect/pca.h for the model; the linear algebra is in pca_math.cc.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "vigil/detect/factory_internal.h"
+#include "vigil/detect/pca_internal.h"
+
+namespace vigil {
+namespace internal {
+
+namespace {
+// Eigenvalues of the shrunk correlation matrix are floored here (relative to
+// the mean eigenvalue, 1), so that shrinkage 0 on collinear metrics cannot
+// divide T² by zero.
+constexpr double kMinEigen = 1e-6;
+}  // namespace
+
+PcaDetector::PcaDetector(const PcaOptions& o, std::vector<std::string> metric_names)
+    : o_(o),
+      d_(static_cast<int32_t>(metric_names.size())),
+      warmup_(std::max(o.warmup, 2 * static_cast<int32_t>(metric_names.size()))),
+      alpha_(AlphaFromHalflife(o.halflife)),
+      metric_names_(std::move(metric_names)),
+      mean_(static_cast<size_t>(d_), 0.0),
+      cov_(static_cast<size_t>(d_) * d_, 0.0),
+      zbar_(static_cast<size_t>(d_), 0.0),
+      z_(static_cast<size_t>(d_), 0.0),
+      t_(static_cast<size_t>(d_), 0.0) {}
+
+double PcaDetector::Std(int i) const {
+  const double rel = o_.min_std_rel * mean_[i];
+  return std::sqrt(std::max({cov_[static_cast<size_t>(i) * d_ + i], rel * rel, o_.min_std_abs * o_.min_std_abs}));
+}
+
+void PcaDetector::Project(const Point& p) const {
+  for (int i = 0; i < d_; ++i) z_[i] = (p.values[i] - mean_[i]) / Std(i);
+  if (o_.smoothing < 1 && has_zbar_) {
+    // MEWMA, standardized by its stationary variance r / (2 - r).
+    const double r = o_.smoothing;
+    const double unit = 1.0 / std::sqrt(r / (2 - r));
+    for (int i = 0; i < d_; ++i) z_[i] = unit * (r * z_[i] + (1 - r) * zbar_[i]);
+  }
+  for (int j = 0; j < k_; ++j) {
+    double t = 0;
+    for (int i = 0; i < d_; ++i) t += eigvec_[static_cast<size_t>(i) * d_ + j] * z_[i];
+    t_[j] = t;
+  }
+}
+
+PcaDetector::Quantiles PcaDetector::Statistics(const Point& p) const {
+  Quantiles q;
+  if (!has_model_) return q;
+  Project(p);
+  double t2 = 0, explained = 0, norm = 0;
+  for (int j = 0; j < k_; ++j) {
+    t2 += t_[j] * t_[j] / eigval_[j];
+    explained += t_[j] * t_[j];
+  }
+  for (int i = 0; i < d_; ++i) norm += z_[i] * z_[i];
+  q.t2 = ChiSquareToNormal(t2, k_);
+  if (k_ < d_) q.spe = ChiSquareToNormal(std::max(0.0, norm - explained) / spe_g_, spe_h_);
+  return q;
+}
+
+double PcaDetector::Combine(const Quantiles& q) const {
+  double s = 0;
+  switch (o_.statistic) {
+    case PcaOptions::Statistic::kT2: s = q.t2; break;
+    case PcaOptions::Statistic::kSpe: s = q.spe; break;
+    case PcaOptions::Statistic::kBoth: s = std::max(q.t2, q.spe); break;
+  }
+  return std::isfinite(s) ? std::max(s, 0.0) : 0.0;
+}
+
+double PcaDetector::ScoreTrusted(const Point& p) const { return has_model_ ? Combine(Statistics(p)) : 0.0; }
+
+double PcaDetector::ScoreAndUpdateTrusted(const Point& p) {
+  const double s = ScoreTrusted(p);
+  Learn(p, s);
+  return s;
+}
+
+void PcaDetector::Learn(const Point& p, double score) {
+  if (o_.smoothing < 1 && has_model_) {
+    // The chart statistic follows every point, learned or not; it starts at the
+    // first scored point (zbar = z), from the mean and scale as they are then.
+    const double r = has_zbar_ ? o_.smoothing : 1.0;
+    for (int i = 0; i < d_; ++i) zbar_[i] = r * ((p.values[i] - mean_[i]) / Std(i)) + (1 - r) * zbar_[i];
+    has_zbar_ = true;
+  }
+  if (has_model_ && o_.gate > 0) {  // learning gated on the detector's own evidence
+    if (score > o_.gate) {
+      if (gated_ < static_cast<uint32_t>(o_.holdoff)) {  // saturates: past the hold-off, learn
+        ++gated_;
+        return;
+      }
+    } else {
+      gated_ = 0;
+    }
+  }
+  // EWMA mean and covariance; the first points are averaged exactly (weight 1/(n+1)).
+  const double a = static_cast<double>(n_ + 1) * alpha_ >= 1.0 ? alpha_ : 1.0 / static_cast<double>(n_ + 1);
+  for (int i = 0; i < d_; ++i) z_[i] = p.values[i] - mean_[i];  // z_ as scratch: the raw deviation
+  for (int i = 0; i < d_; ++i) {
+    mean_[i] += a * z_[i];
+    double* row = &cov_[static_cast<size_t>(i) * d_];
+    for (int j = 0; j < d_; ++j) row[j] = (1 - a) * (row[j] + a * z_[i] * z_[j]);
+  }
+  ++n_;
+  ++since_refresh_;
+  if (has_model_ ? since_refresh_ >= static_cast<uint32_t>(o_.refresh) : n_ >= static_cast<uint64_t>(warmup_)) {
+    Refresh();
+  }
+}
+
+void PcaDetector::Refresh() {
+  const size_t d = static_cast<size_t>(d_);
+  std::vector<double> c(d * d);
+  for (size_t i = 0; i < d; ++i) {
+    for (size_t j = 0; j < d; ++j) {
+      const double r = cov_[i * d + j] / (Std(static_cast<int>(i)) * Std(static_cast<int>(j)));
+      c[i * d + j] = (1 - o_.shrinkage) * r + (i == j ? o_.shrinkage : 0.0);
+    }
+  }
+  eigval_.assign(d, 0.0);
+  eigvec_.assign(d * d, 0.0);
+  SymmetricEigen(d_, c, eigval_, eigvec_);
+  double trace = 0;
+  for (double& v : eigval_) {
+    v = std::max(v, kMinEigen);
+    trace += v;
+  }
+  if (o_.components > 0) {
+    k_ = std::min(o_.components, d_);
+  } else {
+    k_ = 1;
+    double kept = eigval_[0];
+    while (k_ < d_ - 1 && kept < o_.explained * trace) kept += eigval_[k_++];
+  }
+  has_model_ = true;
+  since_refresh_ = 0;
+  DeriveResidual();
+}
+
+void PcaDetector::DeriveResidual() {
+  // SPE ~ g chi²(h) with g = theta2 / theta1, h = theta1² / theta2 (Box 1954),
+  // theta_i the sum of the i-th powers of the residual eigenvalues.
+  double th1 = 0, th2 = 0;
+  for (int j = k_; j < d_; ++j) {
+    th1 += eigval_[j];
+    th2 += eigval_[j] * eigval_[j];
+  }
+  spe_g_ = th1 > 0 ? th2 / th1 : 1.0;
+  spe_h_ = th2 > 0 ? th1 * th1 / th2 : 1.0;
+}
+
+void PcaDetector::Contributions(const Point& p, std::vector<double>* t2, std::vector<double>* spe) const {
+  t2->assign(static_cast<size_t>(d_), 0.0);
+  spe->assign(static_cast<size_t>(d_), 0.0);
+  if (!has_model_) return;
+  Project(p);
+  double t2_sum = 0, spe_sum = 0;
+  for (int i = 0; i < d_; ++i) {
+    double back = 0, weighted = 0;  // (V_k t)_i and (V_k diag(1/lambda) t)_i
+    for (int j = 0; j < k_; ++j) {
+      const double v = eigvec_[static_cast<size_t>(i) * d_ + j];
+      back += v * t_[j];
+      weighted += v * t_[j] / eigval_[j];
+    }
+    // z_i (C_k^-1 z)_i sums to T² over i; a negative term (the metric pulls the
+    // point back toward the usual) attributes nothing.
+    (*t2)[i] = std::max(0.0, z_[i] * weighted);
+    const double r = z_[i] - back;
+    (*spe)[i] = r * r;
+    t2_sum += (*t2)[i];
+    spe_sum += (*spe)[i];
+  }
+  for (int i = 0; i < d_; ++i) {
+    if (t2_sum > 0) (*t2)[i] /= t2_sum;
+    if (spe_sum > 0) (*spe)[i] /= spe_sum;
+  }
+}
+
+void PcaDetector::Explain(const Point& p, Explanation* out) const {
+  *out = Explanation();
+  out->attribution.assign(static_cast<size_t>(d_), 0.0);
+  if (!has_model_) {
+    out->note = "pca: warming up";
+    return;
+  }
+  const Quantiles q = Statistics(p);
+  const bool by_spe = o_.statistic == PcaOptions::Statistic::kSpe ||
+                      (o_.statistic == PcaOptions::Statistic::kBoth && q.spe > q.t2);
+  std::vector<double> t2, spe;
+  Contributions(p, &t2, &spe);
+  out->attribution = by_spe ? spe : t2;
+  const int top = static_cast<int>(std::max_element(out->attribution.begin(), out->attribution.end()) -
+                                   out->attribution.begin());
+  out->top_dimension = top;
+  const double s = Std(top);
+  if (by_spe && o_.smoothing >= 1) {
+    // The model's estimate of the top metric from the usual directions, +- band
+    // times its residual standard deviation under the model (with smoothing the
+    // statistic judges the MEWMA, not this point: the marginal range below).
+    Project(p);
+    double back = 0, resid_var = 0;
+    for (int j = 0; j < d_; ++j) {
+      const double v = eigvec_[static_cast<size_t>(top) * d_ + j];
+      if (j < k_) {
+        back += v * t_[j];
+      } else {
+        resid_var += v * v * eigval_[j];
+      }
+    }
+    const double center = mean_[top] + s * back;
+    const double half = o_.band * s * std::sqrt(resid_var);
+    out->expected_lo = center - half;
+    out->expected_hi = center + half;
+  } else {
+    out->expected_lo = mean_[top] - o_.band * s;
+    out->expected_hi = mean_[top] + o_.band * s;
+  }
+  const double x = p.values[top];
+  char note[200];
+  std::snprintf(note, sizeof(note), "pca: %s drives %.0f%% of the %s (%s)",
+                top < static_cast<int>(metric_names_.size()) ? metric_names_[top].c_str() : "metric",
+                100.0 * out->attribution[top],
+                by_spe ? "SPE: the metrics left their usual co-movement" : "T²: unusual along the usual directions",
+                x > 0.5 * (out->expected_lo + out->expected_hi) ? "higher than expected" : "lower than expected");
+  out->note = note;
+}
+
+Status PcaDetector::SerializeTo(StateWriter* w) const {
+  w->WriteUInt(1, n_);
+  w->WriteDoubles(2, mean_);
+  w->WriteDoubles(3, cov_);
+  w->WriteBool(4, has_model_);
+  if (has_model_) {
+    w->WriteUInt(5, static_cast<uint64_t>(k_));
+    w->WriteDoubles(6, eigval_);
+    w->WriteDoubles(7, eigvec_);
+  }
+  w->WriteUInt(8, since_refresh_);
+  w->WriteBool(9, has_zbar_);
+  if (has_zbar_) w->WriteDoubles(10, zbar_);
+  if (gated_ > 0) w->WriteUInt(11, gated_);
+  return Status::OK();
+}
+
+Status PcaDetector::DeserializeFrom(StateReader* r) {
+  const size_t d = static_cast<size_t>(d_);
+  uint64_t n = 0, k = 0, since = 0, gated = 0;
+  bool has_model = false;
+  std::vector<double> mean, cov, eigval, eigvec;
+  VIGIL_RETURN_NOT_OK(r->ReadUInt(1, &n));
+  VIGIL_RETURN_NOT_OK(r->ReadDoubles(2, &mean));
+  VIGIL_RETURN_NOT_OK(r->ReadDoubles(3, &cov));
+  VIGIL_RETURN_NOT_OK(r->ReadBool(4, &has_model));
+  if (has_model) {
+    VIGIL_RETURN_NOT_OK(r->ReadUInt(5, &k));
+    VIGIL_RETURN_NOT_OK(r->ReadDoubles(6, &eigval));
+    VIGIL_RETURN_NOT_OK(r->ReadDoubles(7, &eigvec));
+  }
+  VIGIL_RETURN_NOT_OK(r->ReadUInt(8, &since));
+  bool has_zbar = false;
+  std::vector<double> zbar(d, 0.0);
+  VIGIL_RETURN_NOT_OK(r->ReadBool(9, &has_zbar));
+  if (has_zbar) VIGIL_RETURN_NOT_OK(r->ReadDoubles(10, &zbar));
+  if (r->Has(11)) VIGIL_RETURN_NOT_OK(r->ReadUInt(11, &gated));
+  if (zbar.size() != d || !std::all_of(zbar.begin(), zbar.end(), [](double x) { return std::isfinite(x); })) {
+    return Status::Corrupt("pca detector state: bad MEWMA vector");
+  }
+  if (mean.size() != d || cov.size() != d * d) {
+    return Status::Corrupt("pca detector state: " + std::to_string(mean.size()) + " means for " +
+                           std::to_string(d) + " dimensions");
+  }
+  auto finite = [](const std::vector<double>& v) {
+    return std::all_of(v.begin(), v.end(), [](double x) { return std::isfinite(x); });
+  };
+  if (!finite(mean) || !finite(cov)) return Status::Corrupt("pca detector state: non-finite mean or covariance");
+  for (size_t i = 0; i < d; ++i) {
+    if (cov[i * d + i] < 0) return Status::Corrupt("pca detector state: negative variance");
+  }
+  if (has_model) {
+    if (k < 1 || k > d || eigval.size() != d || eigvec.size() != d * d || !finite(eigvec) ||
+        !std::all_of(eigval.begin(), eigval.end(), [](double v) { return v > 0 && std::isfinite(v); })) {
+      return Status::Corrupt("pca detector state: inconsistent model");
+    }
+  }
+  if (since > static_cast<uint64_t>(o_.refresh) || gated > static_cast<uint64_t>(o_.holdoff)) {
+    return Status::Corrupt("pca detector state: counters out of range");
+  }
+  n_ = n;
+  mean_ = std::move(mean);
+  cov_ = std::move(cov);
+  has_model_ = has_model;
+  k_ = static_cast<int32_t>(k);
+  eigval_ = std::move(eigval);
+  eigvec_ = std::move(eigvec);
+  since_refresh_ = static_cast<uint32_t>(since);
+  gated_ = static_cast<uint32_t>(gated);
+  has_zbar_ = has_zbar;
+  zbar_ = std::move(zbar);
+  if (has_model_) DeriveResidual();
+  return Status::OK();
+}
+
+int64_t PcaDetector::memory_bytes() const {
+  size_t b = sizeof(*this);
+  const size_t doubles = mean_.capacity() + cov_.capacity() + eigval_.capacity() + eigvec_.capacity() +
+                         zbar_.capacity() + z_.capacity() + t_.capacity();
+  b += doubles * sizeof(double);
+  for (const std::string& name : metric_names_) b += sizeof(name) + name.capacity();
+  return static_cast<int64_t>(b);
+}
+
+namespace {
+
+class PcaFactory final : public DetectorFactory {
+ public:
+  explicit PcaFactory(const PcaOptions& o) : options_(o) {}
+  std::string_view type_name() const override { return "pca"; }
+  DetectorKind kind() const override { return DetectorKind::kMultivariate; }
+  // The raw score is a normal quantile; heavy-tailed real data crosses z 4 on
+  // normal points far more often than a Gaussian, hence a center of 6 like the
+  // z-score members.
+  CalibrationOptions default_calibration() const override { return Logistic(6.0, 0.6); }
+  Result<std::unique_ptr<Detector>> Create(const DetectorContext& ctx) const override {
+    if (static_cast<int32_t>(ctx.metric_names.size()) < options_.min_dims) return std::unique_ptr<Detector>();
+    std::vector<std::string> names(ctx.metric_names.begin(), ctx.metric_names.end());
+    return std::unique_ptr<Detector>(std::make_unique<PcaDetector>(options_, std::move(names)));
+  }
+
+ private:
+  PcaOptions options_;
+};
+
+}  // namespace
+}  // namespace internal
+
+Result<std::unique_ptr<DetectorFactory>> MakePcaFactory(const PcaOptions& options) {
+  VIGIL_RETURN_NOT_OK(options.Validate());
+  return std::unique_ptr<DetectorFactory>(std::make_unique<internal::PcaFactory>(options));
+}
+
+}  // namespace vigil

@@ -1,0 +1,88 @@
+// The streaming PCA detector (pca.h) and its small linear algebra.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "vigil/detect/detector.h"
+#include "vigil/detect/pca.h"
+
+namespace vigil::internal {
+
+/// \brief Eigen-decomposition of a symmetric n x n matrix (row-major, overwritten)
+/// by cyclic Jacobi rotations. On return `values` holds the eigenvalues in
+/// descending order and column j of `vectors` (row-major n x n) the unit
+/// eigenvector of values[j]. Deterministic; O(n³) per sweep, at most 64 sweeps.
+void SymmetricEigen(int n, std::span<double> a, std::span<double> values, std::span<double> vectors);
+
+/// \brief Wilson-Hilferty: the standard normal quantile of x under chi²(dof) (dof > 0, any real).
+double ChiSquareToNormal(double x, double dof);
+
+/// \brief One device's PCA model over its metric vector.
+class PcaDetector final : public Detector {
+ public:
+  PcaDetector(const PcaOptions& o, std::vector<std::string> metric_names);
+
+  std::string_view type_name() const override { return "pca"; }
+  int32_t dims() const override { return d_; }
+  bool warm() const override { return has_model_; }
+
+  void Explain(const Point& p, Explanation* out) const override;
+  Status SerializeTo(StateWriter* w) const override;
+  Status DeserializeFrom(StateReader* r) override;
+  int64_t memory_bytes() const override;
+
+  double ScoreAndUpdateTrusted(const Point& p) override;
+  double ScoreTrusted(const Point& p) const override;
+  void UpdateTrusted(const Point& p) override { Learn(p, ScoreTrusted(p)); }
+
+  /// \brief The two statistics as normal quantiles (0 while not warm).
+  struct Quantiles {
+    double t2 = 0;
+    double spe = 0;
+  };
+  Quantiles Statistics(const Point& p) const;
+  /// \brief Components of the model (0 before the first one).
+  int32_t components() const { return has_model_ ? k_ : 0; }
+  /// \brief Eigenvalues of the shrunk correlation matrix at the last refresh, descending.
+  const std::vector<double>& eigenvalues() const { return eigval_; }
+  /// \brief Per-metric shares of T² and SPE for p (each sums to 1 unless the statistic is 0).
+  void Contributions(const Point& p, std::vector<double>* t2, std::vector<double>* spe) const;
+
+ private:
+  double Std(int i) const;
+  // z (standardized point, or its MEWMA) and t (projections on the top k) into the scratch.
+  void Project(const Point& p) const;
+  double Combine(const Quantiles& q) const;
+  void Learn(const Point& p, double score);
+  void Refresh();
+  void DeriveResidual();
+
+  PcaOptions o_;
+  int32_t d_;
+  int32_t warmup_;  // max(o_.warmup, 2 * d_)
+  double alpha_;
+  std::vector<std::string> metric_names_;
+  // Learned state.
+  uint64_t n_ = 0;
+  std::vector<double> mean_;    // d
+  std::vector<double> cov_;     // d x d, EWMA covariance of the raw values
+  bool has_model_ = false;
+  int32_t k_ = 0;
+  std::vector<double> eigval_;  // d, descending (empty before the first model)
+  std::vector<double> eigvec_;  // d x d, column j = eigenvector j
+  uint32_t since_refresh_ = 0;
+  uint32_t gated_ = 0;          // points in a row withheld from learning
+  std::vector<double> zbar_;    // d, MEWMA of the standardized points (smoothing < 1)
+  bool has_zbar_ = false;
+  // Derived from eigval_ and k_.
+  double spe_g_ = 1;
+  double spe_h_ = 1;
+  // Scratch.
+  mutable std::vector<double> z_;
+  mutable std::vector<double> t_;
+};
+
+}  // namespace vigil::internal
