@@ -1,0 +1,256 @@
+// The pca detector beyond the contract suite: its linear algebra, what each
+// statistic sees, the gated learning, attribution and bad settings / state.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "vigil/detect/pca.h"
+#include "vigil/detect/pca_internal.h"
+#include "vigil/engine/engine.h"
+#include "vigil/testing/gtest_util.h"
+
+namespace vigil {
+namespace {
+
+using internal::ChiSquareToNormal;
+using internal::PcaDetector;
+using internal::SymmetricEigen;
+
+TEST(SymmetricEigenTest, DecomposesARandomSymmetricMatrix) {
+  constexpr int n = 9;
+  std::mt19937_64 rng(3);
+  std::normal_distribution<double> g;
+  std::vector<double> a(n * n);
+  for (int i = 0; i < n; ++i) {
+    for (int j = 0; j <= i; ++j) a[i * n + j] = a[j * n + i] = g(rng);
+  }
+  std::vector<double> work = a, values(n), vectors(n * n);
+  SymmetricEigen(n, work, values, vectors);
+  for (int j = 1; j < n; ++j) EXPECT_GE(values[j - 1], values[j]);
+  for (int j = 0; j < n; ++j) {
+    for (int l = 0; l < n; ++l) {  // orthonormal columns
+      double dot = 0;
+      for (int i = 0; i < n; ++i) dot += vectors[i * n + j] * vectors[i * n + l];
+      EXPECT_NEAR(dot, j == l ? 1.0 : 0.0, 1e-12);
+    }
+    for (int i = 0; i < n; ++i) {  // A v = lambda v
+      double av = 0;
+      for (int k = 0; k < n; ++k) av += a[i * n + k] * vectors[k * n + j];
+      EXPECT_NEAR(av, values[j] * vectors[i * n + j], 1e-10);
+    }
+  }
+}
+
+TEST(SymmetricEigenTest, KnownSpectrum) {
+  // [[2,1,0],[1,2,0],[0,0,5]]: eigenvalues 5, 3, 1.
+  std::vector<double> a = {2, 1, 0, 1, 2, 0, 0, 0, 5}, values(3), vectors(9);
+  SymmetricEigen(3, a, values, vectors);
+  EXPECT_NEAR(values[0], 5, 1e-12);
+  EXPECT_NEAR(values[1], 3, 1e-12);
+  EXPECT_NEAR(values[2], 1, 1e-12);
+  EXPECT_NEAR(vectors[0 * 3 + 1], std::sqrt(0.5), 1e-12);  // (1,1,0)/sqrt 2, sign: largest entry positive
+  EXPECT_NEAR(vectors[1 * 3 + 1], std::sqrt(0.5), 1e-12);
+}
+
+TEST(ChiSquareToNormalTest, MatchesKnownQuantiles) {
+  EXPECT_NEAR(ChiSquareToNormal(15.086, 5), 2.326, 0.02);   // chi²(5) 99%
+  EXPECT_NEAR(ChiSquareToNormal(3.841, 1), 1.645, 0.05);    // chi²(1) 95%
+  EXPECT_NEAR(ChiSquareToNormal(29.588, 10), 3.090, 0.03);  // chi²(10) 99.9%
+  EXPECT_LT(ChiSquareToNormal(0, 3), -2);
+  EXPECT_LT(ChiSquareToNormal(2, 3), ChiSquareToNormal(3, 3));
+}
+
+// Two metrics that move together (b = a + small noise), plus one independent.
+struct Correlated {
+  std::mt19937_64 rng{7};
+  std::normal_distribution<double> g;
+  std::vector<double> Next() {
+    const double a = g(rng);
+    return {10 + a, 50 + 2 * a + 0.1 * g(rng), g(rng)};
+  }
+};
+
+std::unique_ptr<Detector> Make(PcaOptions o, int dims = 3) {
+  auto f = MakePcaFactory(o);
+  EXPECT_OK(f);
+  std::vector<std::string> names;
+  for (int i = 0; i < dims; ++i) names.push_back(std::string("m").append(std::to_string(i)));
+  auto d = (*f)->Create({"pump", names, 1});
+  EXPECT_OK(d);
+  return std::move(d).ValueOrDie();
+}
+
+void Learn(Detector* d, Correlated* data, int n) {
+  for (int i = 0; i < n; ++i) {
+    std::vector<double> v = data->Next();
+    ASSERT_OK(d->Update({i, v}));
+  }
+}
+
+TEST(PcaDetectorTest, SpeSeesABrokenCoMovementThatEachMetricAloneDoesNot) {
+  auto d = Make(PcaOptions::Defaults());
+  Correlated data;
+  Learn(d.get(), &data, 2000);
+  ASSERT_TRUE(d->warm());
+  auto* pca = static_cast<PcaDetector*>(d.get());
+  EXPECT_EQ(pca->components(), 2);  // the shared factor and the independent metric
+  // Each metric within 2.5 of its own std, but against each other.
+  std::vector<double> broken = {10 + 2.5, 50 - 2 * 2.5, 0}, along = {10 + 2.5, 50 + 2 * 2.5, 0};
+  const auto qb = pca->Statistics({0, broken});
+  const auto qa = pca->Statistics({0, along});
+  EXPECT_GT(qb.spe, 8) << "broken co-movement";
+  EXPECT_LT(qa.spe, 2) << "the usual co-movement";
+  ASSERT_OK_AND_ASSIGN(double sb, d->Score({0, broken}));
+  ASSERT_OK_AND_ASSIGN(double sa, d->Score({0, along}));
+  EXPECT_GT(sb, 3 * sa);
+
+  Explanation ex;
+  d->Explain({0, broken}, &ex);
+  ASSERT_EQ(ex.attribution.size(), 3u);
+  EXPECT_NEAR(ex.attribution[0] + ex.attribution[1] + ex.attribution[2], 1.0, 1e-12);
+  EXPECT_LT(ex.attribution[2], 0.05) << "the independent metric is not to blame";
+  EXPECT_NE(ex.note.find("SPE"), std::string::npos) << ex.note;
+  // The model expects m0 near its usual relation to m1, not the observed value.
+  EXPECT_TRUE(ex.expected_lo <= ex.expected_hi);
+  const double x = broken[ex.top_dimension];
+  EXPECT_TRUE(x < ex.expected_lo || x > ex.expected_hi) << x << " in [" << ex.expected_lo << ", " << ex.expected_hi << "]";
+}
+
+TEST(PcaDetectorTest, T2SeesAnExtremePointAlongTheUsualDirection) {
+  PcaOptions o;
+  o.statistic = PcaOptions::Statistic::kT2;
+  auto d = Make(o);
+  Correlated data;
+  Learn(d.get(), &data, 2000);
+  std::vector<double> far_along = {10 + 8, 50 + 16, 0}, typical = {10.5, 51, 0.3};
+  ASSERT_OK_AND_ASSIGN(double s_far, d->Score({0, far_along}));
+  ASSERT_OK_AND_ASSIGN(double s_typ, d->Score({0, typical}));
+  EXPECT_GT(s_far, 6);
+  EXPECT_LT(s_typ, 2);
+  Explanation ex;
+  d->Explain({0, far_along}, &ex);
+  EXPECT_NE(ex.note.find("T²"), std::string::npos) << ex.note;
+  EXPECT_LT(ex.attribution[2], 0.05);
+}
+
+// Mean score of the 20 points before the `at`-th of a sustained shift that
+// breaks the co-movement.
+double ScoreIntoShift(PcaOptions o, int at) {
+  auto d = Make(o);
+  Correlated data;
+  Learn(d.get(), &data, 1500);
+  double sum = 0;
+  for (int i = 0; i < at; ++i) {
+    std::vector<double> v = data.Next();
+    v[1] -= 6;  // m1 drops by 3 of its std while m0 does not follow
+    const double s = d->ScoreAndUpdate({i, v}).ValueOrDie();
+    if (i >= at - 20) sum += s;
+  }
+  return sum / 20;
+}
+
+TEST(PcaDetectorTest, GatedLearningKeepsASustainedShiftVisibleForTheHoldOff) {
+  PcaOptions gated;  // gate 4, holdoff 300
+  gated.halflife = 100;
+  PcaOptions ungated = gated;
+  ungated.gate = 0;
+  // The shift scores about 5.9 while it is new (SPE of a residual eigenvalue
+  // floored by shrinkage 0.1), about 0.4 once learned.
+  EXPECT_GT(ScoreIntoShift(gated, 250), 5);
+  EXPECT_LT(ScoreIntoShift(ungated, 250), 1) << "without the gate the shift is learned";
+  // Past the hold-off the lasting change is learned.
+  EXPECT_LT(ScoreIntoShift(gated, 1500), 1);
+}
+
+TEST(PcaDetectorTest, WarmUpIsAtLeastTwicePerDimension) {
+  PcaOptions o;
+  o.warmup = 3;
+  auto d = Make(o, 10);
+  std::vector<double> v(10);
+  std::mt19937_64 rng(1);
+  std::normal_distribution<double> g;
+  for (int i = 0; i < 19; ++i) {
+    for (double& x : v) x = g(rng);
+    ASSERT_OK(d->Update({i, v}));
+    ASSERT_FALSE(d->warm()) << i;
+  }
+  ASSERT_OK(d->Update({19, v}));
+  EXPECT_TRUE(d->warm());
+}
+
+TEST(PcaDetectorTest, NoDetectorForDevicesWithTooFewMetrics) {
+  ASSERT_OK_AND_ASSIGN(auto f, MakePcaFactory(PcaOptions::Defaults()));
+  const std::string one[1] = {"temperature"};
+  ASSERT_OK_AND_ASSIGN(auto d, f->Create({"pump", one, 1}));
+  EXPECT_EQ(d, nullptr);
+}
+
+TEST(PcaDetectorTest, StateOfAnotherShapeIsCorrupt) {
+  auto d3 = Make(PcaOptions::Defaults(), 3);
+  Correlated data;
+  Learn(d3.get(), &data, 300);
+  StateWriter w;
+  ASSERT_OK(d3->SerializeTo(&w));
+  const std::string blob = w.Finish();
+  auto d2 = Make(PcaOptions::Defaults(), 2);
+  ASSERT_OK_AND_ASSIGN(StateReader r, StateReader::Open(blob));
+  ASSERT_RAISES(Corrupt, d2->DeserializeFrom(&r));
+}
+
+TEST(PcaOptionsTest, BadSettingsNameTheKey) {
+  Params p("detectors.pca");
+  p.Set("statistic", "hotelling");
+  auto o = PcaOptions::FromParams(p);
+  ASSERT_RAISES(Invalid, o);
+  EXPECT_NE(o.status().message().find("detectors.pca.statistic"), std::string::npos) << o.status().ToString();
+
+  Params q("detectors.pca");
+  q.Set("shrinkage", "1");
+  auto o2 = PcaOptions::FromParams(q);
+  ASSERT_RAISES(Invalid, o2);
+  EXPECT_NE(o2.status().message().find("detectors.pca.shrinkage"), std::string::npos) << o2.status().ToString();
+
+  Params typo("detectors.pca");
+  typo.Set("halflfie", "100");
+  ASSERT_RAISES(Invalid, PcaOptions::FromParams(typo));
+}
+
+TEST(PcaEngineTest, ExplainsABrokenCoMovementPerMetric) {
+  // The member in the engine: a device whose two metrics move together, then do not.
+  const char* yaml =
+      "version: 1\n"
+      "explain: anomalies\n"
+      "detectors:\n"
+      "  pca: {halflife: 200}\n";
+  ASSERT_OK_AND_ASSIGN(EngineOptions opts, EngineOptions::FromYaml(yaml));
+  ASSERT_OK_AND_ASSIGN(auto engine, Engine::Make(opts));
+  Correlated data;
+  EventBatchBuilder b;
+  constexpr int kNormal = 1000, kBroken = 20;
+  for (int i = 0; i < kNormal + kBroken; ++i) {
+    std::vector<double> v = data.Next();
+    if (i >= kNormal) v[1] -= 10;  // m1 drops by 5 of its std while m0 does not follow
+    b.BeginEvent(i, std::string("e").append(std::to_string(i)), "dev-1", 1795428000000LL + 1000LL * i, 1, "pump");
+    b.AddMetric("m0", v[0]);
+    b.AddMetric("m1", v[1]);
+    b.AddMetric("m2", v[2]);
+    ASSERT_OK(b.FinishEvent());
+  }
+  VerdictBatch out;
+  ASSERT_OK(engine->Process(b.Finish(), &out));
+  int alarms_before = 0, alarms_after = 0;
+  for (int i = 0; i < kNormal + kBroken; ++i) (i < kNormal ? alarms_before : alarms_after) += out.is_anomaly[i];
+  EXPECT_LE(alarms_before, 3);
+  EXPECT_GE(alarms_after, kBroken / 2);
+  for (int i = kNormal; i < kNormal + kBroken; ++i) {
+    if (!out.is_anomaly[i]) continue;
+    EXPECT_NE(out.explanation_json[i].find("pca"), std::string::npos) << out.explanation_json[i];
+    EXPECT_EQ(out.top_metric[i] == "m2", false) << "m2 is not to blame: " << out.explanation_json[i];
+  }
+}
+
+}  // namespace
+}  // namespace vigil
