@@ -9,7 +9,7 @@
 //     standardized metrics, shrunk toward the identity: C = (1 - shrinkage) R + shrinkage I;
 //   - every `refresh` updates C is eigendecomposed (cyclic Jacobi, no dependencies)
 //     and its top k eigenvectors span the "normal" subspace;
-//   - a point (or, with smoothing < 1, the MEWMA zbar of the standardized points)
+//   - a point (or, with smoothing < 1, an EWMA of the points, modeled as such)
 //     scores two statistics against that model:
 //       T²  = sum_j<k t_j² / lambda_j     (t = V_k^T z: unusual along the usual directions)
 //       SPE = |z|² - sum_j<k t_j²         (Q statistic: breaks the usual co-movement)
@@ -51,9 +51,9 @@ struct PcaOptions {
   double explained = 0.9;    ///< share of the variance the auto-chosen components keep, (0, 1]
   int32_t refresh = 50;      ///< updates between eigendecompositions
   Statistic statistic = Statistic::kBoth;  ///< t2 | spe | both (the larger quantile)
-  /// MEWMA weight r (Lowry et al. 1992): the statistics score zbar = r z + (1 - r) zbar_prev,
-  /// scaled by its variance r / (2 - r), so a small shift sustained over ~1/r points
-  /// adds up across metrics before it is judged. 1 = each point alone.
+  /// EWMA weight r of a pre-filter: the model (mean, covariance) and the scores are
+  /// of xbar = r x + (1 - r) xbar_prev, so point noise averages out and a shift
+  /// sustained over ~1/r points stands out. 1 = each point as it is.
   double smoothing = 1;
   double gate = 4;           ///< points scoring above this (a normal quantile) are not learned (0 = off),
   int32_t holdoff = 300;     ///< for at most this many in a row

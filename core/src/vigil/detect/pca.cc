@@ -25,7 +25,8 @@ PcaDetector::PcaDetector(const PcaOptions& o, std::vector<std::string> metric_na
       metric_names_(std::move(metric_names)),
       mean_(static_cast<size_t>(d_), 0.0),
       cov_(static_cast<size_t>(d_) * d_, 0.0),
-      zbar_(static_cast<size_t>(d_), 0.0),
+      xbar_(static_cast<size_t>(d_), 0.0),
+      x_(static_cast<size_t>(d_), 0.0),
       z_(static_cast<size_t>(d_), 0.0),
       t_(static_cast<size_t>(d_), 0.0) {}
 
@@ -34,14 +35,17 @@ double PcaDetector::Std(int i) const {
   return std::sqrt(std::max({cov_[static_cast<size_t>(i) * d_ + i], rel * rel, o_.min_std_abs * o_.min_std_abs}));
 }
 
+const double* PcaDetector::Input(const Point& p) const {
+  if (o_.smoothing >= 1) return p.values.data();
+  // The EWMA of the raw vector: the model (mean, covariance) is of this series.
+  const double r = has_xbar_ ? o_.smoothing : 1.0;
+  for (int i = 0; i < d_; ++i) x_[i] = r * p.values[i] + (1 - r) * xbar_[i];
+  return x_.data();
+}
+
 void PcaDetector::Project(const Point& p) const {
-  for (int i = 0; i < d_; ++i) z_[i] = (p.values[i] - mean_[i]) / Std(i);
-  if (o_.smoothing < 1 && has_zbar_) {
-    // MEWMA, standardized by its stationary variance r / (2 - r).
-    const double r = o_.smoothing;
-    const double unit = 1.0 / std::sqrt(r / (2 - r));
-    for (int i = 0; i < d_; ++i) z_[i] = unit * (r * z_[i] + (1 - r) * zbar_[i]);
-  }
+  const double* x = Input(p);
+  for (int i = 0; i < d_; ++i) z_[i] = (x[i] - mean_[i]) / Std(i);
   for (int j = 0; j < k_; ++j) {
     double t = 0;
     for (int i = 0; i < d_; ++i) t += eigvec_[static_cast<size_t>(i) * d_ + j] * z_[i];
@@ -83,12 +87,10 @@ double PcaDetector::ScoreAndUpdateTrusted(const Point& p) {
 }
 
 void PcaDetector::Learn(const Point& p, double score) {
-  if (o_.smoothing < 1 && has_model_) {
-    // The chart statistic follows every point, learned or not; it starts at the
-    // first scored point (zbar = z), from the mean and scale as they are then.
-    const double r = has_zbar_ ? o_.smoothing : 1.0;
-    for (int i = 0; i < d_; ++i) zbar_[i] = r * ((p.values[i] - mean_[i]) / Std(i)) + (1 - r) * zbar_[i];
-    has_zbar_ = true;
+  const double* x = Input(p);
+  if (o_.smoothing < 1) {  // the smoothed series follows every point, learned or not
+    std::copy(x, x + d_, xbar_.begin());
+    has_xbar_ = true;
   }
   if (has_model_ && o_.gate > 0) {  // learning gated on the detector's own evidence
     if (score > o_.gate) {
@@ -102,7 +104,7 @@ void PcaDetector::Learn(const Point& p, double score) {
   }
   // EWMA mean and covariance; the first points are averaged exactly (weight 1/(n+1)).
   const double a = static_cast<double>(n_ + 1) * alpha_ >= 1.0 ? alpha_ : 1.0 / static_cast<double>(n_ + 1);
-  for (int i = 0; i < d_; ++i) z_[i] = p.values[i] - mean_[i];  // z_ as scratch: the raw deviation
+  for (int i = 0; i < d_; ++i) z_[i] = x[i] - mean_[i];  // z_ as scratch: the deviation
   for (int i = 0; i < d_; ++i) {
     mean_[i] += a * z_[i];
     double* row = &cov_[static_cast<size_t>(i) * d_];
@@ -200,10 +202,9 @@ void PcaDetector::Explain(const Point& p, Explanation* out) const {
                                    out->attribution.begin());
   out->top_dimension = top;
   const double s = Std(top);
-  if (by_spe && o_.smoothing >= 1) {
+  if (by_spe) {
     // The model's estimate of the top metric from the usual directions, +- band
-    // times its residual standard deviation under the model (with smoothing the
-    // statistic judges the MEWMA, not this point: the marginal range below).
+    // times its residual standard deviation under the model.
     Project(p);
     double back = 0, resid_var = 0;
     for (int j = 0; j < d_; ++j) {
@@ -222,7 +223,7 @@ void PcaDetector::Explain(const Point& p, Explanation* out) const {
     out->expected_lo = mean_[top] - o_.band * s;
     out->expected_hi = mean_[top] + o_.band * s;
   }
-  const double x = p.values[top];
+  const double x = Input(p)[top];  // as the model sees it (smoothed when smoothing < 1)
   char note[200];
   std::snprintf(note, sizeof(note), "pca: %s drives %.0f%% of the %s (%s)",
                 top < static_cast<int>(metric_names_.size()) ? metric_names_[top].c_str() : "metric",
@@ -243,8 +244,8 @@ Status PcaDetector::SerializeTo(StateWriter* w) const {
     w->WriteDoubles(7, eigvec_);
   }
   w->WriteUInt(8, since_refresh_);
-  w->WriteBool(9, has_zbar_);
-  if (has_zbar_) w->WriteDoubles(10, zbar_);
+  w->WriteBool(9, has_xbar_);
+  if (has_xbar_) w->WriteDoubles(10, xbar_);
   if (gated_ > 0) w->WriteUInt(11, gated_);
   return Status::OK();
 }
@@ -264,13 +265,13 @@ Status PcaDetector::DeserializeFrom(StateReader* r) {
     VIGIL_RETURN_NOT_OK(r->ReadDoubles(7, &eigvec));
   }
   VIGIL_RETURN_NOT_OK(r->ReadUInt(8, &since));
-  bool has_zbar = false;
-  std::vector<double> zbar(d, 0.0);
-  VIGIL_RETURN_NOT_OK(r->ReadBool(9, &has_zbar));
-  if (has_zbar) VIGIL_RETURN_NOT_OK(r->ReadDoubles(10, &zbar));
+  bool has_xbar = false;
+  std::vector<double> xbar(d, 0.0);
+  VIGIL_RETURN_NOT_OK(r->ReadBool(9, &has_xbar));
+  if (has_xbar) VIGIL_RETURN_NOT_OK(r->ReadDoubles(10, &xbar));
   if (r->Has(11)) VIGIL_RETURN_NOT_OK(r->ReadUInt(11, &gated));
-  if (zbar.size() != d || !std::all_of(zbar.begin(), zbar.end(), [](double x) { return std::isfinite(x); })) {
-    return Status::Corrupt("pca detector state: bad MEWMA vector");
+  if (xbar.size() != d || !std::all_of(xbar.begin(), xbar.end(), [](double x) { return std::isfinite(x); })) {
+    return Status::Corrupt("pca detector state: bad smoothed vector");
   }
   if (mean.size() != d || cov.size() != d * d) {
     return Status::Corrupt("pca detector state: " + std::to_string(mean.size()) + " means for " +
@@ -301,8 +302,8 @@ Status PcaDetector::DeserializeFrom(StateReader* r) {
   eigvec_ = std::move(eigvec);
   since_refresh_ = static_cast<uint32_t>(since);
   gated_ = static_cast<uint32_t>(gated);
-  has_zbar_ = has_zbar;
-  zbar_ = std::move(zbar);
+  has_xbar_ = has_xbar;
+  xbar_ = std::move(xbar);
   if (has_model_) DeriveResidual();
   return Status::OK();
 }
@@ -310,7 +311,7 @@ Status PcaDetector::DeserializeFrom(StateReader* r) {
 int64_t PcaDetector::memory_bytes() const {
   size_t b = sizeof(*this);
   const size_t doubles = mean_.capacity() + cov_.capacity() + eigval_.capacity() + eigvec_.capacity() +
-                         zbar_.capacity() + z_.capacity() + t_.capacity();
+                         xbar_.capacity() + x_.capacity() + z_.capacity() + t_.capacity();
   b += doubles * sizeof(double);
   for (const std::string& name : metric_names_) b += sizeof(name) + name.capacity();
   return static_cast<int64_t>(b);

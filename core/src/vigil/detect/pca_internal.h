@@ -53,7 +53,9 @@ class PcaDetector final : public Detector {
 
  private:
   double Std(int i) const;
-  // z (standardized point, or its MEWMA) and t (projections on the top k) into the scratch.
+  // The vector the model sees: the point, or with smoothing < 1 its EWMA (in x_).
+  const double* Input(const Point& p) const;
+  // z (standardized input) and t (projections on the top k) into the scratch.
   void Project(const Point& p) const;
   double Combine(const Quantiles& q) const;
   void Learn(const Point& p, double score);
@@ -75,12 +77,13 @@ class PcaDetector final : public Detector {
   std::vector<double> eigvec_;  // d x d, column j = eigenvector j
   uint32_t since_refresh_ = 0;
   uint32_t gated_ = 0;          // points in a row withheld from learning
-  std::vector<double> zbar_;    // d, MEWMA of the standardized points (smoothing < 1)
-  bool has_zbar_ = false;
+  std::vector<double> xbar_;    // d, the smoothed vector of the last point (smoothing < 1)
+  bool has_xbar_ = false;
   // Derived from eigval_ and k_.
   double spe_g_ = 1;
   double spe_h_ = 1;
   // Scratch.
+  mutable std::vector<double> x_;
   mutable std::vector<double> z_;
   mutable std::vector<double> t_;
 };
