@@ -17,22 +17,40 @@ namespace {
 constexpr double kMinEigen = 1e-6;
 }  // namespace
 
+void PcaModel::DeriveResidual() {
+  // SPE ~ g chi²(h) with g = theta2 / theta1, h = theta1² / theta2 (Box 1954),
+  // theta_i the sum of the i-th powers of the residual eigenvalues.
+  double th1 = 0, th2 = 0;
+  for (size_t j = static_cast<size_t>(k); j < eigval.size(); ++j) {
+    th1 += eigval[j];
+    th2 += eigval[j] * eigval[j];
+  }
+  spe_g = th1 > 0 ? th2 / th1 : 1.0;
+  spe_h = th2 > 0 ? th1 * th1 / th2 : 1.0;
+}
+
 PcaDetector::PcaDetector(const PcaOptions& o, std::vector<std::string> metric_names)
     : o_(o),
       d_(static_cast<int32_t>(metric_names.size())),
       warmup_(std::max(o.warmup, 2 * static_cast<int32_t>(metric_names.size()))),
       alpha_(AlphaFromHalflife(o.halflife)),
       metric_names_(std::move(metric_names)),
-      mean_(static_cast<size_t>(d_), 0.0),
       cov_(static_cast<size_t>(d_) * d_, 0.0),
       xbar_(static_cast<size_t>(d_), 0.0),
       x_(static_cast<size_t>(d_), 0.0),
       z_(static_cast<size_t>(d_), 0.0),
-      t_(static_cast<size_t>(d_), 0.0) {}
+      t_(static_cast<size_t>(d_), 0.0) {
+  cur_.mean.assign(static_cast<size_t>(d_), 0.0);
+  UpdateSd();
+}
 
-double PcaDetector::Std(int i) const {
-  const double rel = o_.min_std_rel * mean_[i];
-  return std::sqrt(std::max({cov_[static_cast<size_t>(i) * d_ + i], rel * rel, o_.min_std_abs * o_.min_std_abs}));
+void PcaDetector::UpdateSd() {
+  cur_.sd.resize(static_cast<size_t>(d_));
+  for (int i = 0; i < d_; ++i) {
+    const double rel = o_.min_std_rel * cur_.mean[i];
+    cur_.sd[i] =
+        std::sqrt(std::max({cov_[static_cast<size_t>(i) * d_ + i], rel * rel, o_.min_std_abs * o_.min_std_abs}));
+  }
 }
 
 const double* PcaDetector::Input(const Point& p) const {
@@ -43,28 +61,26 @@ const double* PcaDetector::Input(const Point& p) const {
   return x_.data();
 }
 
-void PcaDetector::Project(const Point& p) const {
-  const double* x = Input(p);
-  for (int i = 0; i < d_; ++i) z_[i] = (x[i] - mean_[i]) / Std(i);
-  for (int j = 0; j < k_; ++j) {
+void PcaDetector::Project(const double* x, const PcaModel& m) const {
+  for (int i = 0; i < d_; ++i) z_[i] = (x[i] - m.mean[i]) / m.sd[i];
+  for (int j = 0; j < m.k; ++j) {
     double t = 0;
-    for (int i = 0; i < d_; ++i) t += eigvec_[static_cast<size_t>(i) * d_ + j] * z_[i];
+    for (int i = 0; i < d_; ++i) t += m.eigvec[static_cast<size_t>(i) * d_ + j] * z_[i];
     t_[j] = t;
   }
 }
 
-PcaDetector::Quantiles PcaDetector::Statistics(const Point& p) const {
+PcaDetector::Quantiles PcaDetector::StatisticsOf(const double* x, const PcaModel& m) const {
   Quantiles q;
-  if (!has_model_) return q;
-  Project(p);
+  Project(x, m);
   double t2 = 0, explained = 0, norm = 0;
-  for (int j = 0; j < k_; ++j) {
-    t2 += t_[j] * t_[j] / eigval_[j];
+  for (int j = 0; j < m.k; ++j) {
+    t2 += t_[j] * t_[j] / m.eigval[j];
     explained += t_[j] * t_[j];
   }
   for (int i = 0; i < d_; ++i) norm += z_[i] * z_[i];
-  q.t2 = ChiSquareToNormal(t2, k_);
-  if (k_ < d_) q.spe = ChiSquareToNormal(std::max(0.0, norm - explained) / spe_g_, spe_h_);
+  q.t2 = ChiSquareToNormal(t2, m.k);
+  if (m.k < d_) q.spe = ChiSquareToNormal(std::max(0.0, norm - explained) / m.spe_g, m.spe_h);
   return q;
 }
 
@@ -78,7 +94,9 @@ double PcaDetector::Combine(const Quantiles& q) const {
   return std::isfinite(s) ? std::max(s, 0.0) : 0.0;
 }
 
-double PcaDetector::ScoreTrusted(const Point& p) const { return has_model_ ? Combine(Statistics(p)) : 0.0; }
+double PcaDetector::ScoreTrusted(const Point& p) const {
+  return has_model_ ? Combine(StatisticsOf(Input(p), cur_)) : 0.0;
+}
 
 double PcaDetector::ScoreAndUpdateTrusted(const Point& p) {
   const double s = ScoreTrusted(p);
@@ -104,12 +122,13 @@ void PcaDetector::Learn(const Point& p, double score) {
   }
   // EWMA mean and covariance; the first points are averaged exactly (weight 1/(n+1)).
   const double a = static_cast<double>(n_ + 1) * alpha_ >= 1.0 ? alpha_ : 1.0 / static_cast<double>(n_ + 1);
-  for (int i = 0; i < d_; ++i) z_[i] = x[i] - mean_[i];  // z_ as scratch: the deviation
+  for (int i = 0; i < d_; ++i) z_[i] = x[i] - cur_.mean[i];  // z_ as scratch: the deviation
   for (int i = 0; i < d_; ++i) {
-    mean_[i] += a * z_[i];
+    cur_.mean[i] += a * z_[i];
     double* row = &cov_[static_cast<size_t>(i) * d_];
     for (int j = 0; j < d_; ++j) row[j] = (1 - a) * (row[j] + a * z_[i] * z_[j]);
   }
+  UpdateSd();
   ++n_;
   ++since_refresh_;
   if (has_model_ ? since_refresh_ >= static_cast<uint32_t>(o_.refresh) : n_ >= static_cast<uint64_t>(warmup_)) {
@@ -122,54 +141,42 @@ void PcaDetector::Refresh() {
   std::vector<double> c(d * d);
   for (size_t i = 0; i < d; ++i) {
     for (size_t j = 0; j < d; ++j) {
-      const double r = cov_[i * d + j] / (Std(static_cast<int>(i)) * Std(static_cast<int>(j)));
+      const double r = cov_[i * d + j] / (cur_.sd[i] * cur_.sd[j]);
       c[i * d + j] = (1 - o_.shrinkage) * r + (i == j ? o_.shrinkage : 0.0);
     }
   }
-  eigval_.assign(d, 0.0);
-  eigvec_.assign(d * d, 0.0);
-  SymmetricEigen(d_, c, eigval_, eigvec_);
+  cur_.eigval.assign(d, 0.0);
+  cur_.eigvec.assign(d * d, 0.0);
+  SymmetricEigen(d_, c, cur_.eigval, cur_.eigvec);
   double trace = 0;
-  for (double& v : eigval_) {
+  for (double& v : cur_.eigval) {
     v = std::max(v, kMinEigen);
     trace += v;
   }
   if (o_.components > 0) {
-    k_ = std::min(o_.components, d_);
+    cur_.k = std::min(o_.components, d_);
   } else {
-    k_ = 1;
-    double kept = eigval_[0];
-    while (k_ < d_ - 1 && kept < o_.explained * trace) kept += eigval_[k_++];
+    cur_.k = 1;
+    double kept = cur_.eigval[0];
+    while (cur_.k < d_ - 1 && kept < o_.explained * trace) kept += cur_.eigval[cur_.k++];
   }
   has_model_ = true;
   since_refresh_ = 0;
-  DeriveResidual();
+  cur_.DeriveResidual();
 }
 
-void PcaDetector::DeriveResidual() {
-  // SPE ~ g chi²(h) with g = theta2 / theta1, h = theta1² / theta2 (Box 1954),
-  // theta_i the sum of the i-th powers of the residual eigenvalues.
-  double th1 = 0, th2 = 0;
-  for (int j = k_; j < d_; ++j) {
-    th1 += eigval_[j];
-    th2 += eigval_[j] * eigval_[j];
-  }
-  spe_g_ = th1 > 0 ? th2 / th1 : 1.0;
-  spe_h_ = th2 > 0 ? th1 * th1 / th2 : 1.0;
-}
-
-void PcaDetector::Contributions(const Point& p, std::vector<double>* t2, std::vector<double>* spe) const {
+void PcaDetector::Contributions(const double* x, const PcaModel& m, std::vector<double>* t2,
+                                std::vector<double>* spe) const {
   t2->assign(static_cast<size_t>(d_), 0.0);
   spe->assign(static_cast<size_t>(d_), 0.0);
-  if (!has_model_) return;
-  Project(p);
+  Project(x, m);
   double t2_sum = 0, spe_sum = 0;
   for (int i = 0; i < d_; ++i) {
     double back = 0, weighted = 0;  // (V_k t)_i and (V_k diag(1/lambda) t)_i
-    for (int j = 0; j < k_; ++j) {
-      const double v = eigvec_[static_cast<size_t>(i) * d_ + j];
+    for (int j = 0; j < m.k; ++j) {
+      const double v = m.eigvec[static_cast<size_t>(i) * d_ + j];
       back += v * t_[j];
-      weighted += v * t_[j] / eigval_[j];
+      weighted += v * t_[j] / m.eigval[j];
     }
     // z_i (C_k^-1 z)_i sums to T² over i; a negative term (the metric pulls the
     // point back toward the usual) attributes nothing.
@@ -192,56 +199,57 @@ void PcaDetector::Explain(const Point& p, Explanation* out) const {
     out->note = "pca: warming up";
     return;
   }
-  const Quantiles q = Statistics(p);
+  const double* x = Input(p);
+  const PcaModel& m = cur_;
+  const Quantiles q = StatisticsOf(x, m);
   const bool by_spe = o_.statistic == PcaOptions::Statistic::kSpe ||
                       (o_.statistic == PcaOptions::Statistic::kBoth && q.spe > q.t2);
   std::vector<double> t2, spe;
-  Contributions(p, &t2, &spe);
+  Contributions(x, m, &t2, &spe);
   out->attribution = by_spe ? spe : t2;
   const int top = static_cast<int>(std::max_element(out->attribution.begin(), out->attribution.end()) -
                                    out->attribution.begin());
   out->top_dimension = top;
-  const double s = Std(top);
+  const double s = m.sd[top];
   if (by_spe) {
     // The model's estimate of the top metric from the usual directions, +- band
     // times its residual standard deviation under the model.
-    Project(p);
+    Project(x, m);
     double back = 0, resid_var = 0;
     for (int j = 0; j < d_; ++j) {
-      const double v = eigvec_[static_cast<size_t>(top) * d_ + j];
-      if (j < k_) {
+      const double v = m.eigvec[static_cast<size_t>(top) * d_ + j];
+      if (j < m.k) {
         back += v * t_[j];
       } else {
-        resid_var += v * v * eigval_[j];
+        resid_var += v * v * m.eigval[j];
       }
     }
-    const double center = mean_[top] + s * back;
+    const double center = m.mean[top] + s * back;
     const double half = o_.band * s * std::sqrt(resid_var);
     out->expected_lo = center - half;
     out->expected_hi = center + half;
   } else {
-    out->expected_lo = mean_[top] - o_.band * s;
-    out->expected_hi = mean_[top] + o_.band * s;
+    out->expected_lo = m.mean[top] - o_.band * s;
+    out->expected_hi = m.mean[top] + o_.band * s;
   }
-  const double x = Input(p)[top];  // as the model sees it (smoothed when smoothing < 1)
   char note[200];
   std::snprintf(note, sizeof(note), "pca: %s drives %.0f%% of the %s (%s)",
                 top < static_cast<int>(metric_names_.size()) ? metric_names_[top].c_str() : "metric",
                 100.0 * out->attribution[top],
                 by_spe ? "SPE: the metrics left their usual co-movement" : "T²: unusual along the usual directions",
-                x > 0.5 * (out->expected_lo + out->expected_hi) ? "higher than expected" : "lower than expected");
+                x[top] > 0.5 * (out->expected_lo + out->expected_hi) ? "higher than expected" : "lower than expected");
   out->note = note;
 }
 
 Status PcaDetector::SerializeTo(StateWriter* w) const {
   w->WriteUInt(1, n_);
-  w->WriteDoubles(2, mean_);
+  w->WriteDoubles(2, cur_.mean);
   w->WriteDoubles(3, cov_);
   w->WriteBool(4, has_model_);
   if (has_model_) {
-    w->WriteUInt(5, static_cast<uint64_t>(k_));
-    w->WriteDoubles(6, eigval_);
-    w->WriteDoubles(7, eigvec_);
+    w->WriteUInt(5, static_cast<uint64_t>(cur_.k));
+    w->WriteDoubles(6, cur_.eigval);
+    w->WriteDoubles(7, cur_.eigvec);
   }
   w->WriteUInt(8, since_refresh_);
   w->WriteBool(9, has_xbar_);
@@ -253,8 +261,8 @@ Status PcaDetector::SerializeTo(StateWriter* w) const {
 Status PcaDetector::DeserializeFrom(StateReader* r) {
   const size_t d = static_cast<size_t>(d_);
   uint64_t n = 0, k = 0, since = 0, gated = 0;
-  bool has_model = false;
-  std::vector<double> mean, cov, eigval, eigvec;
+  bool has_model = false, has_xbar = false;
+  std::vector<double> mean, cov, eigval, eigvec, xbar(d, 0.0);
   VIGIL_RETURN_NOT_OK(r->ReadUInt(1, &n));
   VIGIL_RETURN_NOT_OK(r->ReadDoubles(2, &mean));
   VIGIL_RETURN_NOT_OK(r->ReadDoubles(3, &cov));
@@ -265,22 +273,19 @@ Status PcaDetector::DeserializeFrom(StateReader* r) {
     VIGIL_RETURN_NOT_OK(r->ReadDoubles(7, &eigvec));
   }
   VIGIL_RETURN_NOT_OK(r->ReadUInt(8, &since));
-  bool has_xbar = false;
-  std::vector<double> xbar(d, 0.0);
   VIGIL_RETURN_NOT_OK(r->ReadBool(9, &has_xbar));
   if (has_xbar) VIGIL_RETURN_NOT_OK(r->ReadDoubles(10, &xbar));
   if (r->Has(11)) VIGIL_RETURN_NOT_OK(r->ReadUInt(11, &gated));
-  if (xbar.size() != d || !std::all_of(xbar.begin(), xbar.end(), [](double x) { return std::isfinite(x); })) {
-    return Status::Corrupt("pca detector state: bad smoothed vector");
-  }
-  if (mean.size() != d || cov.size() != d * d) {
-    return Status::Corrupt("pca detector state: " + std::to_string(mean.size()) + " means for " +
-                           std::to_string(d) + " dimensions");
-  }
   auto finite = [](const std::vector<double>& v) {
     return std::all_of(v.begin(), v.end(), [](double x) { return std::isfinite(x); });
   };
-  if (!finite(mean) || !finite(cov)) return Status::Corrupt("pca detector state: non-finite mean or covariance");
+  if (mean.size() != d || cov.size() != d * d || xbar.size() != d) {
+    return Status::Corrupt("pca detector state: " + std::to_string(mean.size()) + " means for " +
+                           std::to_string(d) + " dimensions");
+  }
+  if (!finite(mean) || !finite(cov) || !finite(xbar)) {
+    return Status::Corrupt("pca detector state: non-finite mean, covariance or smoothed vector");
+  }
   for (size_t i = 0; i < d; ++i) {
     if (cov[i * d + i] < 0) return Status::Corrupt("pca detector state: negative variance");
   }
@@ -290,29 +295,30 @@ Status PcaDetector::DeserializeFrom(StateReader* r) {
       return Status::Corrupt("pca detector state: inconsistent model");
     }
   }
-  if (since > static_cast<uint64_t>(o_.refresh) || gated > static_cast<uint64_t>(o_.holdoff)) {
+  const uint64_t holdoff = static_cast<uint64_t>(o_.holdoff);
+  if (since > static_cast<uint64_t>(o_.refresh) || gated > holdoff) {
     return Status::Corrupt("pca detector state: counters out of range");
   }
   n_ = n;
-  mean_ = std::move(mean);
+  cur_.mean = std::move(mean);
   cov_ = std::move(cov);
   has_model_ = has_model;
-  k_ = static_cast<int32_t>(k);
-  eigval_ = std::move(eigval);
-  eigvec_ = std::move(eigvec);
+  cur_.k = static_cast<int32_t>(k);
+  cur_.eigval = std::move(eigval);
+  cur_.eigvec = std::move(eigvec);
   since_refresh_ = static_cast<uint32_t>(since);
   gated_ = static_cast<uint32_t>(gated);
   has_xbar_ = has_xbar;
   xbar_ = std::move(xbar);
-  if (has_model_) DeriveResidual();
+  UpdateSd();
+  if (has_model_) cur_.DeriveResidual();
   return Status::OK();
 }
 
 int64_t PcaDetector::memory_bytes() const {
-  size_t b = sizeof(*this);
-  const size_t doubles = mean_.capacity() + cov_.capacity() + eigval_.capacity() + eigvec_.capacity() +
-                         xbar_.capacity() + x_.capacity() + z_.capacity() + t_.capacity();
-  b += doubles * sizeof(double);
+  size_t doubles = cov_.capacity() + xbar_.capacity() + x_.capacity() + z_.capacity() + t_.capacity();
+  doubles += cur_.mean.capacity() + cur_.sd.capacity() + cur_.eigval.capacity() + cur_.eigvec.capacity();
+  size_t b = sizeof(*this) + doubles * sizeof(double);
   for (const std::string& name : metric_names_) b += sizeof(name) + name.capacity();
   return static_cast<int64_t>(b);
 }
