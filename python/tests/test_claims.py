@@ -30,6 +30,17 @@ def test_replay_of_same_batch_gets_its_own_ids_with_original_time(aws):
     assert again.replayed == 2 and not again.dropped
 
 
+def test_without_check_existing_only_the_conditional_writes_decide(aws):
+    _, ddb = aws
+    store = ClaimStore(ddb, "claims", sleep=lambda s: None, parallel=1)
+    store.claim(["a"], owner="q1:0", batch_id=0, now_ms=1000)
+    r = store.claim(["a", "b"], owner="q1:1", batch_id=1, now_ms=2000, check_existing=False)
+    assert r.mine == {"b": 2000} and r.dropped == {"a"}
+    assert r.calls == 2  # one cancelled transaction, one retry of "b"; no BatchGetItem
+    checked = store.claim(["c"], owner="q1:2", batch_id=2, now_ms=3000)
+    assert checked.calls == 2  # BatchGetItem + TransactWriteItems
+
+
 def test_new_checkpoint_is_another_owner(aws):
     _, ddb = aws
     store = ClaimStore(ddb, "claims", sleep=lambda s: None, parallel=1)

@@ -11,7 +11,7 @@ One item per anomaly_id:
   * dropped: claimed by another batch or checkpoint (a duplicate event, a
     reprocessing from old offsets, a new checkpoint); the caller counts them.
 
-Fast path: one BatchGetItem per 100 ids (strongly consistent). New ids are then
+Read first: one BatchGetItem per 100 ids (strongly consistent; up to `parallel` at once). New ids are then
 claimed with TransactWriteItems (up to 100 conditional updates per call, up to
 `parallel` calls at once, condition
 `attribute_not_exists(anomaly_id) OR claimed_by = :owner`); when the transaction
@@ -81,11 +81,18 @@ class ClaimStore:
         self._sleep = sleep
         self._parallel = parallel
 
-    def claim(self, ids: Iterable[str], owner: str, batch_id: int, now_ms: int) -> ClaimResult:
-        """Claim `ids` for `owner` (query id + batch id); see the module doc."""
+    def claim(self, ids: Iterable[str], owner: str, batch_id: int, now_ms: int,
+              check_existing: bool = True) -> ClaimResult:
+        """Claim `ids` for `owner` (query id + batch id); see the module doc.
+
+        check_existing=False skips the BatchGetItem pass, for a caller that knows this
+        owner cannot have claimed anything yet (the sink: every batch after the first
+        one of a process; only that first one can be a replay). The conditional writes
+        decide alone then; an id claimed elsewhere is dropped just the same.
+        """
         unique = sorted(set(ids))
         result = ClaimResult()
-        existing = self._batch_get(unique, result)
+        existing = self._batch_get(unique, result) if check_existing else {}
         todo: list[str] = []
         for aid in unique:
             item = existing.get(aid)
@@ -137,23 +144,36 @@ class ClaimStore:
         raise AssertionError("unreachable")
 
     def _batch_get(self, ids: Sequence[str], result: ClaimResult) -> dict[str, dict]:
+        chunks = [ids[i:i + BATCH_GET_LIMIT] for i in range(0, len(ids), BATCH_GET_LIMIT)]
+        if len(chunks) <= 1 or self._parallel <= 1:
+            parts = [self._batch_get_chunk(c) for c in chunks]
+        else:
+            with ThreadPoolExecutor(max_workers=min(self._parallel, len(chunks))) as pool:
+                parts = list(pool.map(self._batch_get_chunk, chunks))
         found: dict[str, dict] = {}
-        for i in range(0, len(ids), BATCH_GET_LIMIT):
-            keys = [{"anomaly_id": {"S": aid}} for aid in ids[i:i + BATCH_GET_LIMIT]]
-            attempt = 0
-            while keys:
-                resp = self._call("BatchGetItem", self._client.batch_get_item, result, RequestItems={
-                    self._table: {"Keys": keys, "ConsistentRead": True,
-                                  "ProjectionExpression": "anomaly_id, claimed_by, detected_at"}})
-                for item in resp.get("Responses", {}).get(self._table, []):
-                    found[item["anomaly_id"]["S"]] = {
-                        "claimed_by": item["claimed_by"]["S"],
-                        "detected_at": int(item["detected_at"]["N"])}
-                keys = resp.get("UnprocessedKeys", {}).get(self._table, {}).get("Keys", [])
-                if keys:
-                    self._backoff(attempt, "BatchGetItem (unprocessed keys)", f"{len(keys)} keys left")
-                    attempt += 1
+        for part_found, part in parts:
+            found.update(part_found)
+            result.calls += part.calls
         return found
+
+    def _batch_get_chunk(self, ids: Sequence[str]) -> tuple[dict[str, dict], ClaimResult]:
+        part = ClaimResult()
+        found: dict[str, dict] = {}
+        keys = [{"anomaly_id": {"S": aid}} for aid in ids]
+        attempt = 0
+        while keys:
+            resp = self._call("BatchGetItem", self._client.batch_get_item, part, RequestItems={
+                self._table: {"Keys": keys, "ConsistentRead": True,
+                              "ProjectionExpression": "anomaly_id, claimed_by, detected_at"}})
+            for item in resp.get("Responses", {}).get(self._table, []):
+                found[item["anomaly_id"]["S"]] = {
+                    "claimed_by": item["claimed_by"]["S"],
+                    "detected_at": int(item["detected_at"]["N"])}
+            keys = resp.get("UnprocessedKeys", {}).get(self._table, {}).get("Keys", [])
+            if keys:
+                self._backoff(attempt, "BatchGetItem (unprocessed keys)", f"{len(keys)} keys left")
+                attempt += 1
+        return found, part
 
     def _transact_claim(self, ids: list[str], owner: str, batch_id: int, now_ms: int,
                         result: ClaimResult) -> None:

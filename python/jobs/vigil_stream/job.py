@@ -23,6 +23,14 @@ from .transform import PACKED_OUTPUT_SCHEMA, PACKED_SCHEMA, STATE_SCHEMA, detect
 
 ROCKSDB_PROVIDER = "org.apache.spark.sql.execution.streaming.state.RocksDBStateStoreProvider"
 QUERY_NAME = "vigil"
+FS_CHECKPOINT_MANAGER = ("org.apache.spark.sql.execution.streaming.checkpointing."
+                         "FileSystemBasedCheckpointFileManager")
+
+
+def is_local_path(location: str) -> bool:
+    """A checkpoint on this machine's disk: a plain path or a file: URI."""
+    scheme, sep, _ = location.partition(":")
+    return not sep or scheme == "file" or len(scheme) == 1  # C:\... on Windows
 
 
 def session_conf(cfg: JobConfig) -> dict[str, str]:
@@ -38,6 +46,13 @@ def session_conf(cfg: JobConfig) -> dict[str, str]:
         "spark.python.worker.reuse": "true",
         "spark.ui.showConsoleProgress": "false",
     }
+    if is_local_path(cfg.checkpoint_location):
+        # Without Hadoop's native library, the local FileContext resolves links by
+        # running `readlink` in a child process (~20 per micro-batch: offsets, commits,
+        # state changelogs and their checksums); the FileSystem API does not. Renames
+        # on a local disk are atomic either way. Measured: state commit 260 -> 17 ms per
+        # batch (bench/RESULTS.md, "Pipeline").
+        conf["spark.sql.streaming.checkpointFileManagerClass"] = FS_CHECKPOINT_MANAGER
     conf.update({str(k): str(v) for k, v in cfg.spark_conf.items()})
     return conf
 

@@ -1,0 +1,30 @@
+"""vigil_stream.job.session_conf: the Spark settings derived from the job config."""
+
+import pytest
+
+from vigil_stream.config import JobConfig
+from vigil_stream.job import FS_CHECKPOINT_MANAGER, ROCKSDB_PROVIDER, is_local_path, session_conf
+
+KEY = "spark.sql.streaming.checkpointFileManagerClass"
+
+
+def cfg(checkpoint: str, **extra) -> JobConfig:
+    return JobConfig.from_dict({"kafka_bootstrap": "127.0.0.1:9092", "kafka_topic": "t",
+                                "s3_bucket": "b", "ddb_table": "d",
+                                "checkpoint_location": checkpoint, **extra})
+
+
+@pytest.mark.parametrize("location,local", [
+    ("/var/lib/vigil/checkpoints", True), ("checkpoints/stream", True),
+    ("file:///tmp/cp", True), ("s3a://bucket/cp", False), ("hdfs://nn:8020/cp", False)])
+def test_local_checkpoints_use_the_filesystem_manager(location, local):
+    assert is_local_path(location) is local
+    conf = session_conf(cfg(location, num_buckets=4))
+    assert conf.get(KEY) == (FS_CHECKPOINT_MANAGER if local else None)
+    assert conf["spark.sql.shuffle.partitions"] == "4"
+    assert conf["spark.sql.streaming.stateStore.providerClass"] == ROCKSDB_PROVIDER
+
+
+def test_spark_conf_overrides_the_defaults():
+    conf = session_conf(cfg("/tmp/cp", spark_conf={KEY: "x.Y", "spark.a": 1}))
+    assert conf[KEY] == "x.Y" and conf["spark.a"] == "1"
