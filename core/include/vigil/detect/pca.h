@@ -18,7 +18,9 @@
 //     the residual eigenvalues); the raw score is the larger quantile, floored at 0.
 // Learning is gated on the detector's own evidence: a point scoring above `gate`
 // does not move the mean or covariance, for at most `holdoff` such points in a
-// row (then a lasting change is learned), so minutes-long shifts stay visible.
+// row, so minutes-long shifts stay visible. A run that outlasts the hold-off is
+// a lasting change: the next `holdoff` points are all learned, so that what
+// follows it (often the way back) is not withheld by a half-adapted model.
 // Explanations attribute the driving statistic to each metric (each metric's
 // term z_i (C_k^-1 z)_i of T², or its squared residual in SPE) and give the
 // expected range of the top metric.
@@ -56,7 +58,7 @@ struct PcaOptions {
   /// sustained over ~1/r points stands out. 1 = each point as it is.
   double smoothing = 1;
   double gate = 4;           ///< points scoring above this (a normal quantile) are not learned (0 = off),
-  int32_t holdoff = 300;     ///< for at most this many in a row
+  int32_t holdoff = 300;     ///< for at most this many in a row; then this many are learned ungated
   int32_t min_dims = 2;      ///< devices with fewer metrics get no pca detector
   double min_std_rel = 1e-3; ///< std floor relative to |mean|
   double min_std_abs = 1e-9;

@@ -110,12 +110,18 @@ void PcaDetector::Learn(const Point& p, double score) {
     std::copy(x, x + d_, xbar_.begin());
     has_xbar_ = true;
   }
-  if (has_model_ && o_.gate > 0) {  // learning gated on the detector's own evidence
+  if (relearn_ > 0) {
+    --relearn_;
+  } else if (has_model_ && o_.gate > 0) {  // learning gated on the detector's own evidence
     if (score > o_.gate) {
-      if (gated_ < static_cast<uint32_t>(o_.holdoff)) {  // saturates: past the hold-off, learn
+      if (gated_ < static_cast<uint32_t>(o_.holdoff)) {
         ++gated_;
         return;
       }
+      // Past the hold-off the change is lasting: learn everything for another
+      // hold-off, so that what follows it (often the way back) is learned too.
+      gated_ = 0;
+      relearn_ = static_cast<uint32_t>(o_.holdoff);
     } else {
       gated_ = 0;
     }
@@ -255,6 +261,7 @@ Status PcaDetector::SerializeTo(StateWriter* w) const {
   w->WriteBool(9, has_xbar_);
   if (has_xbar_) w->WriteDoubles(10, xbar_);
   if (gated_ > 0) w->WriteUInt(11, gated_);
+  if (relearn_ > 0) w->WriteUInt(12, relearn_);
   return Status::OK();
 }
 
@@ -275,7 +282,9 @@ Status PcaDetector::DeserializeFrom(StateReader* r) {
   VIGIL_RETURN_NOT_OK(r->ReadUInt(8, &since));
   VIGIL_RETURN_NOT_OK(r->ReadBool(9, &has_xbar));
   if (has_xbar) VIGIL_RETURN_NOT_OK(r->ReadDoubles(10, &xbar));
+  uint64_t relearn = 0;
   if (r->Has(11)) VIGIL_RETURN_NOT_OK(r->ReadUInt(11, &gated));
+  if (r->Has(12)) VIGIL_RETURN_NOT_OK(r->ReadUInt(12, &relearn));
   auto finite = [](const std::vector<double>& v) {
     return std::all_of(v.begin(), v.end(), [](double x) { return std::isfinite(x); });
   };
@@ -296,7 +305,7 @@ Status PcaDetector::DeserializeFrom(StateReader* r) {
     }
   }
   const uint64_t holdoff = static_cast<uint64_t>(o_.holdoff);
-  if (since > static_cast<uint64_t>(o_.refresh) || gated > holdoff) {
+  if (since > static_cast<uint64_t>(o_.refresh) || gated > holdoff || relearn > holdoff) {
     return Status::Corrupt("pca detector state: counters out of range");
   }
   n_ = n;
@@ -308,6 +317,7 @@ Status PcaDetector::DeserializeFrom(StateReader* r) {
   cur_.eigvec = std::move(eigvec);
   since_refresh_ = static_cast<uint32_t>(since);
   gated_ = static_cast<uint32_t>(gated);
+  relearn_ = static_cast<uint32_t>(relearn);
   has_xbar_ = has_xbar;
   xbar_ = std::move(xbar);
   UpdateSd();

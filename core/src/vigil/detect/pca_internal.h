@@ -87,6 +87,7 @@ class PcaDetector final : public Detector {
   bool has_model_ = false;
   uint32_t since_refresh_ = 0;
   uint32_t gated_ = 0;          // points in a row withheld from learning
+  uint32_t relearn_ = 0;        // points left to learn ungated after a hold-off ran out
   std::vector<double> xbar_;    // d, the smoothed vector of the last point (smoothing < 1)
   bool has_xbar_ = false;
   // Scratch.

@@ -165,6 +165,31 @@ TEST(PcaDetectorTest, GatedLearningKeepsASustainedShiftVisibleForTheHoldOff) {
   EXPECT_LT(ScoreIntoShift(gated, 1500), 1);
 }
 
+TEST(PcaDetectorTest, AfterALearnedChangeTheNextOneIsLearnedUngated) {
+  // A shift that outlasts the hold-off is learned; when the device then goes
+  // back, the way back is learned at once instead of being withheld for
+  // another hold-off by a model that has half-learned the shift.
+  PcaOptions o;
+  o.halflife = 100;
+  o.holdoff = 200;
+  auto d = Make(o);
+  Correlated data;
+  Learn(d.get(), &data, 1500);
+  auto run = [&](int n, double drop) {
+    double sum = 0;
+    for (int i = 0; i < n; ++i) {
+      std::vector<double> v = data.Next();
+      v[1] -= drop;
+      const double s = d->ScoreAndUpdate({i, v}).ValueOrDie();
+      if (i >= n - 20) sum += s;
+    }
+    return sum / 20;
+  };
+  EXPECT_GT(run(150, 6), 5) << "the shift is withheld from learning while it is new";
+  EXPECT_LT(run(150, 6), 2) << "past the hold-off it is learned";
+  EXPECT_LT(run(80, 0), 2) << "the way back is learned, not withheld";
+}
+
 TEST(PcaDetectorTest, SmoothingMakesASmallSustainedShiftStandOut) {
   // m1 off its relation to m0 by half its std, within the noise of single
   // points around that relation, but sustained: the EWMA pre-filter averages the
