@@ -136,20 +136,24 @@ TEST(PcaDetectorTest, T2SeesAnExtremePointAlongTheUsualDirection) {
   EXPECT_LT(ex.attribution[2], 0.05);
 }
 
-// Mean score of the 20 points before the `at`-th of a sustained shift that
-// breaks the co-movement (m1 drops by `drop`, m0 does not follow).
+// Mean score of the last 20 of n points of a sustained shift that breaks the
+// co-movement (m1 drops by `drop`, m0 does not follow).
+double RunShifted(Detector* d, Correlated* data, int n, double drop) {
+  double sum = 0;
+  for (int i = 0; i < n; ++i) {
+    std::vector<double> v = data->Next();
+    v[1] -= drop;
+    const double s = d->ScoreAndUpdate({i, v}).ValueOrDie();
+    if (i >= n - 20) sum += s;
+  }
+  return sum / 20;
+}
+
 double ScoreIntoShift(PcaOptions o, int at, double drop = 6) {
   auto d = Make(o);
   Correlated data;
   Learn(d.get(), &data, 1500);
-  double sum = 0;
-  for (int i = 0; i < at; ++i) {
-    std::vector<double> v = data.Next();
-    v[1] -= drop;
-    const double s = d->ScoreAndUpdate({i, v}).ValueOrDie();
-    if (i >= at - 20) sum += s;
-  }
-  return sum / 20;
+  return RunShifted(d.get(), &data, at, drop);
 }
 
 TEST(PcaDetectorTest, GatedLearningKeepsASustainedShiftVisibleForTheHoldOff) {
@@ -175,16 +179,7 @@ TEST(PcaDetectorTest, AfterALearnedChangeTheNextOneIsLearnedUngated) {
   auto d = Make(o);
   Correlated data;
   Learn(d.get(), &data, 1500);
-  auto run = [&](int n, double drop) {
-    double sum = 0;
-    for (int i = 0; i < n; ++i) {
-      std::vector<double> v = data.Next();
-      v[1] -= drop;
-      const double s = d->ScoreAndUpdate({i, v}).ValueOrDie();
-      if (i >= n - 20) sum += s;
-    }
-    return sum / 20;
-  };
+  auto run = [&](int n, double drop) { return RunShifted(d.get(), &data, n, drop); };
   EXPECT_GT(run(150, 6), 5) << "the shift is withheld from learning while it is new";
   EXPECT_LT(run(150, 6), 2) << "past the hold-off it is learned";
   EXPECT_LT(run(80, 0), 2) << "the way back is learned, not withheld";
