@@ -10,6 +10,7 @@
 #include "vigil/detect/pca.h"
 #include "vigil/detect/pca_internal.h"
 #include "vigil/engine/engine.h"
+#include "vigil/testing/generators.h"
 #include "vigil/testing/gtest_util.h"
 
 namespace vigil {
@@ -286,6 +287,46 @@ TEST(PcaEngineTest, ExplainsABrokenCoMovementPerMetric) {
     EXPECT_NE(out.explanation_json[i].find("pca"), std::string::npos) << out.explanation_json[i];
     EXPECT_EQ(out.top_metric[i] == "m2", false) << "m2 is not to blame: " << out.explanation_json[i];
   }
+}
+
+TEST(PcaEngineTest, DeviceStateWithPcaRoundTripsThroughTheEngine) {
+  // The default config with pca on (smoothed, so every piece of its state is
+  // used): verdicts after SaveAll / LoadAll equal an uninterrupted run's.
+  ASSERT_OK_AND_ASSIGN(EngineOptions opts, EngineOptions::FromYamlFile(VIGIL_SOURCE_DIR "/config/detectors.yaml"));
+  bool found = false;
+  for (MemberOptions& m : opts.ensemble.members) {
+    if (m.name != "pca") continue;
+    m.enabled = true;
+    m.params.Set("smoothing", "0.2");
+    found = true;
+  }
+  ASSERT_TRUE(found) << "config/detectors.yaml has a pca section";
+  EventBatch batch = testing::MakeFleetBatch(/*devices=*/4, /*n=*/1500, /*metrics=*/3, /*seed=*/9);
+  const int64_t cut = batch.size() / 2;
+  EventBatchBuilder head_b, tail_b;
+  for (int64_t i = 0; i < batch.size(); ++i) {
+    EventBatchBuilder& out = i < cut ? head_b : tail_b;
+    out.BeginEvent(batch.source_index(i), batch.event_id(i), batch.device_id(i), batch.ts_ms(i),
+                   batch.schema_version(i), batch.device_class(i));
+    for (size_t k = 0; k < batch.metric_ids(i).size(); ++k) {
+      out.AddMetric(batch.metric_name(batch.metric_ids(i)[k]), batch.metric_values(i)[k]);
+    }
+    ASSERT_OK(out.FinishEvent());
+  }
+  const EventBatch head = head_b.Finish(), tail = tail_b.Finish();
+  ASSERT_OK_AND_ASSIGN(auto a, Engine::Make(opts));
+  ASSERT_OK_AND_ASSIGN(auto b, Engine::Make(opts));
+  VerdictBatch va, vb, ignore;
+  ASSERT_OK(a->Process(head, &ignore));
+  ASSERT_OK(b->LoadAll(a->SaveAll()));
+  ASSERT_OK(a->Process(tail, &va));
+  ASSERT_OK(b->Process(tail, &vb));
+  EXPECT_EQ(va.score, vb.score);
+  EXPECT_EQ(va.explanation_json, vb.explanation_json);
+  EXPECT_EQ(a->SaveAll(), b->SaveAll());
+  int by_pca = 0;
+  for (const std::string& e : va.explanation_json) by_pca += e.find("\"by\":\"pca\"") != std::string::npos;
+  EXPECT_GT(by_pca, 0) << "pca explains some verdicts, so its state matters";
 }
 
 }  // namespace
