@@ -18,7 +18,8 @@
 //     the residual eigenvalues); the raw score is the larger quantile, floored at 0.
 // Learning is gated on the detector's own evidence: a point scoring above `gate`
 // does not move the mean or covariance, for at most `holdoff` such points in a
-// row, so minutes-long shifts stay visible. A run that outlasts the hold-off is
+// row, so minutes-long shifts stay visible (once `gate_after` points, by default
+// `halflife`, have been learned). A run that outlasts the hold-off is
 // a lasting change: the next `holdoff` points are all learned, so that what
 // follows it (often the way back) is not withheld by a half-adapted model.
 // Explanations attribute the driving statistic to each metric (each metric's
@@ -59,6 +60,10 @@ struct PcaOptions {
   double smoothing = 1;
   double gate = 4;           ///< points scoring above this (a normal quantile) are not learned (0 = off),
   int32_t holdoff = 300;     ///< for at most this many in a row; then this many are learned ungated
+  /// Points learned before the gate applies; < 0: halflife. A model that has not
+  /// yet seen its memory's worth of points cannot tell a change from its normal
+  /// variation, and withholding what it has not seen would lock it in.
+  int32_t gate_after = -1;
   int32_t min_dims = 2;      ///< devices with fewer metrics get no pca detector
   double min_std_rel = 1e-3; ///< std floor relative to |mean|
   double min_std_abs = 1e-9;

@@ -199,7 +199,8 @@ Result<PcaOptions> PcaOptions::FromParams(const Params& p) {
       VIGIL_RETURN_NOT_OK(p.Get(key, field));
     }
     for (const auto& [key, field] : {std::pair{"warmup", &o.warmup}, {"components", &o.components},
-                                     {"refresh", &o.refresh}, {"holdoff", &o.holdoff}, {"min_dims", &o.min_dims}}) {
+                                     {"refresh", &o.refresh}, {"holdoff", &o.holdoff}, {"gate_after", &o.gate_after},
+                                     {"min_dims", &o.min_dims}}) {
       VIGIL_RETURN_NOT_OK(p.Get(key, field));
     }
     VIGIL_RETURN_NOT_OK(p.Get("statistic", &statistic));

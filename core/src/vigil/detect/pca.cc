@@ -34,6 +34,7 @@ PcaDetector::PcaDetector(const PcaOptions& o, std::vector<std::string> metric_na
       d_(static_cast<int32_t>(metric_names.size())),
       warmup_(std::max(o.warmup, 2 * static_cast<int32_t>(metric_names.size()))),
       alpha_(AlphaFromHalflife(o.halflife)),
+      gate_after_(o.gate_after >= 0 ? static_cast<uint64_t>(o.gate_after) : static_cast<uint64_t>(std::ceil(o.halflife))),
       metric_names_(std::move(metric_names)),
       cov_(static_cast<size_t>(d_) * d_, 0.0),
       xbar_(static_cast<size_t>(d_), 0.0),
@@ -112,7 +113,7 @@ void PcaDetector::Learn(const Point& p, double score) {
   }
   if (relearn_ > 0) {
     --relearn_;
-  } else if (has_model_ && o_.gate > 0) {  // learning gated on the detector's own evidence
+  } else if (has_model_ && o_.gate > 0 && n_ >= gate_after_) {  // learning gated on its own evidence
     if (score > o_.gate) {
       if (gated_ < static_cast<uint32_t>(o_.holdoff)) {
         ++gated_;

@@ -79,6 +79,7 @@ class PcaDetector final : public Detector {
   int32_t d_;
   int32_t warmup_;  // max(o_.warmup, 2 * d_)
   double alpha_;
+  uint64_t gate_after_;  // points learned before the gate applies
   std::vector<std::string> metric_names_;
   // Learned state.
   uint64_t n_ = 0;
