@@ -186,6 +186,22 @@ TEST(PcaDetectorTest, AfterALearnedChangeTheNextOneIsLearnedUngated) {
   EXPECT_LT(run(80, 0), 2) << "the way back is learned, not withheld";
 }
 
+TEST(PcaDetectorTest, AYoungModelIsNotGated) {
+  // 300 points learned, halflife 1000: the model has not seen its memory's
+  // worth, so a change is learned rather than withheld (gate_after -1 = halflife).
+  auto young = [](int32_t gate_after) {
+    PcaOptions o;
+    o.halflife = 1000;
+    o.gate_after = gate_after;
+    auto d = Make(o);
+    Correlated data;
+    Learn(d.get(), &data, 300);
+    return RunShifted(d.get(), &data, 150, 6);
+  };
+  EXPECT_LT(young(-1), 2);
+  EXPECT_GT(young(0), 5) << "gated from the first model on, the shift stays visible";
+}
+
 TEST(PcaDetectorTest, SmoothingMakesASmallSustainedShiftStandOut) {
   // m1 off its relation to m0 by half its std, within the noise of single
   // points around that relation, but sustained: the EWMA pre-filter averages the
