@@ -11,8 +11,8 @@
 2. latency: a second fresh topic; the job starts first (trigger as fast as possible),
    then vigil-produce sends --latency-rate events/s for --latency-warmup-seconds plus
    --latency-seconds (the simulator's default anomaly mix unless --latency-anomaly-rate).
-   Latency of an anomaly = the time its batch finished writing to S3 (the object is
-   visible) - its Kafka timestamp. p50 / p99 over the anomalies whose Kafka timestamp
+   Latency of an anomaly = the time the put_object of its S3 object returned (the
+   object is visible; the sink's `anomalies_visible_ms`) - its Kafka timestamp. p50 / p99 over the anomalies whose Kafka timestamp
    falls in the measured seconds.
 Prints a JSON summary and, with --markdown, the RESULTS.md section.
 """
@@ -201,9 +201,10 @@ def latency(cfg, args, binary, out, run_id, common, bucket, result) -> None:
     import boto3
     from botocore.config import Config as BotoConfig
     s3 = boto3.client("s3", config=BotoConfig(s3={"addressing_style": "path"}), **cfg.s3_client_kwargs())
-    # time_ms is taken after the batch's S3 puts returned: the objects are visible then.
-    done = {b["batch_id"]: b["time_ms"] for b in batches}
+    # <what>_visible_ms: wall clock when the batch's put_object calls for those objects
+    # returned, i.e. when they were visible in S3.
     for what, prefix in (("anomalies", cfg.s3.prefix), ("dead_letters", cfg.s3.dead_letter_prefix)):
+        done = {b["batch_id"]: b[f"{what}_visible_ms"] for b in batches}
         lat = []
         for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
             for o in page.get("Contents", []):

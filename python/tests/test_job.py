@@ -3,7 +3,8 @@
 import pytest
 
 from vigil_stream.config import JobConfig
-from vigil_stream.job import FS_CHECKPOINT_MANAGER, ROCKSDB_PROVIDER, is_local_path, session_conf
+from vigil_stream.job import (FS_CHECKPOINT_MANAGER, ROCKSDB_PROVIDER, is_local_path,
+                              kafka_reader_options, session_conf)
 
 KEY = "spark.sql.streaming.checkpointFileManagerClass"
 
@@ -28,3 +29,12 @@ def test_local_checkpoints_use_the_filesystem_manager(location, local):
 def test_spark_conf_overrides_the_defaults():
     conf = session_conf(cfg("/tmp/cp", spark_conf={KEY: "x.Y", "spark.a": 1}))
     assert conf[KEY] == "x.Y" and conf["spark.a"] == "1"
+
+
+def test_kafka_options_are_prefixed_and_override_the_defaults():
+    opts = kafka_reader_options(cfg("/tmp/cp", max_offsets_per_trigger=7))
+    assert opts["kafka.fetch.max.wait.ms"] == "100" and opts["maxOffsetsPerTrigger"] == "7"
+    opts = kafka_reader_options(cfg("/tmp/cp", kafka_options={"fetch.max.wait.ms": 20,
+                                                               "kafka.security.protocol": "SSL"}))
+    assert opts["kafka.fetch.max.wait.ms"] == "20" and opts["kafka.security.protocol"] == "SSL"
+    assert not any(k.startswith("kafka.kafka.") for k in opts)

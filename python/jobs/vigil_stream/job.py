@@ -66,15 +66,26 @@ def build_session(cfg: JobConfig, master: Optional[str] = None) -> SparkSession:
     return builder.getOrCreate()
 
 
+# Consumer settings the job changes; kafka_options may override them.
+KAFKA_DEFAULTS = {
+    # A task's cached consumer seeks to the batch's first offset while the fetch it
+    # sent past the previous batch's end may still wait on the broker for new data
+    # (default up to 500 ms): bound that wait, a task's Kafka read is ~tens of ms.
+    "fetch.max.wait.ms": "100",
+}
+
+
+def kafka_reader_options(cfg: JobConfig) -> dict[str, str]:
+    opts = {"kafka.bootstrap.servers": cfg.kafka_bootstrap, "subscribe": cfg.kafka_topic,
+            "startingOffsets": cfg.starting_offsets,
+            "maxOffsetsPerTrigger": str(cfg.max_offsets_per_trigger)}
+    for k, v in {**KAFKA_DEFAULTS, **cfg.kafka_options}.items():
+        opts[k if k.startswith("kafka.") else f"kafka.{k}"] = str(v)
+    return opts
+
+
 def read_kafka(spark: SparkSession, cfg: JobConfig) -> DataFrame:
-    reader = (spark.readStream.format("kafka")
-              .option("kafka.bootstrap.servers", cfg.kafka_bootstrap)
-              .option("subscribe", cfg.kafka_topic)
-              .option("startingOffsets", cfg.starting_offsets)
-              .option("maxOffsetsPerTrigger", str(cfg.max_offsets_per_trigger)))
-    for k, v in cfg.kafka_options.items():
-        reader = reader.option(k if k.startswith("kafka.") else f"kafka.{k}", str(v))
-    return reader.load()
+    return spark.readStream.format("kafka").options(**kafka_reader_options(cfg)).load()
 
 
 def read_detector_config(cfg: JobConfig) -> str:

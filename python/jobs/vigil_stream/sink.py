@@ -94,6 +94,10 @@ def _fire(ctx: SinkContext, point: str, batch_id: int) -> None:
         ctx.fault.maybe_fire(point, batch_id)
 
 
+def _wall_ms() -> int:
+    return int(time.time() * 1000)
+
+
 def _kind(table: pa.Table, kind: str) -> pa.Table:
     return table.filter(pc.equal(table["kind"], kind))
 
@@ -273,8 +277,12 @@ def write_batch(ctx: SinkContext, table: pa.Table, batch_id: int) -> dict:
     """
     t0 = time.monotonic()
     stats = _kind(table, "stats")
+    def dead_letters() -> tuple[int, dict[str, int], int]:
+        n, reasons = write_dead_letters(ctx, _kind(table, "dead"), batch_id)
+        return n, reasons, _wall_ms()
+
     with ThreadPoolExecutor(max_workers=1) as side:
-        dead_future = side.submit(write_dead_letters, ctx, _kind(table, "dead"), batch_id)
+        dead_future = side.submit(dead_letters)
 
         found = _kind(table, "anomaly")
         unique, dup_in_batch = dedupe_in_batch(found)
@@ -286,11 +294,12 @@ def write_batch(ctx: SinkContext, table: pa.Table, batch_id: int) -> dict:
         owned = unique.filter(pc.is_in(unique["anomaly_id"], pa.array(sorted(result.mine), pa.string())))
         records = anomaly_records(ctx, owned, result.mine)
         files = write_anomalies(ctx, records, batch_id)
+        anomalies_visible_ms = _wall_ms()
 
         wm = pc.max(stats["watermark_ms"]).as_py() if stats.num_rows else None
         min_ev = pc.min(stats["min_event_ms"]).as_py() if stats.num_rows else None
         closed = close_hours(ctx, batch_id, wm, min_ev)
-        n_dead, reasons = dead_future.result()
+        n_dead, reasons, dead_visible_ms = dead_future.result()
 
     late = _stat_sum(stats, "n_late")
     progress = {
@@ -306,6 +315,8 @@ def write_batch(ctx: SinkContext, table: pa.Table, batch_id: int) -> dict:
         "devices": _stat_sum(stats, "devices"), "state_bytes": _stat_sum(stats, "state_bytes"),
         "detect_ms": round(_stat_sum(stats, "process_ns") / 1e6, 3),
         "claim_ms": round(claim_ms, 3),
+        # wall clock (epoch ms) when this batch's anomaly / dead-letter objects were in S3
+        "anomalies_visible_ms": anomalies_visible_ms, "dead_letters_visible_ms": dead_visible_ms,
         "sink_ms": round((time.monotonic() - t0) * 1000, 3),
     }
     _put_json(ctx, progress_key(ctx.cfg.meta_prefix, batch_id), progress)
