@@ -36,6 +36,13 @@ struct MemberOptions {
   /// A member that is sensitive but noisy can demand stronger evidence for a point
   /// alarm while its p still feeds the score and the collective path unchanged.
   double fire_threshold = 0;
+  /// Refractory period, in events of the device (0 = none): the member's fire
+  /// counts toward a point alarm only when it did not fire on any of the device's
+  /// previous `refractory` events. Its point alarms are then isolated outliers and
+  /// the onsets of its evidence; what it keeps (re)firing on -- a drifting or
+  /// flickering sensor, a long shift -- is left to the collective path, which its
+  /// p still feeds unchanged.
+  int32_t refractory = 0;
   bool has_calibration = false;     ///< false: the factory's default calibration
   CalibrationOptions calibration;
   Params params{"detectors"};       ///< the detector's own settings

@@ -30,6 +30,7 @@ Status EnsembleOptions::Validate() const {
     if (!(m.fire_threshold >= 0 && m.fire_threshold <= 1)) {
       return Status::Invalid("detectors." + m.name + ".fire_threshold: must be in [0, 1] (0 = ensemble.fire_threshold)");
     }
+    if (m.refractory < 0) return Status::Invalid("detectors." + m.name + ".refractory: must be >= 0 (0 = none)");
     if (m.has_calibration) VIGIL_RETURN_NOT_OK(m.calibration.Validate("detectors." + m.name + ".calibration"));
     enabled += m.enabled ? 1 : 0;
   }

@@ -1,7 +1,8 @@
 // Device state blobs. Layout (field ids are stable; see vigil/state/state.h):
 //
 //   device:     1 layout version, 2 device_class, 3 events, 4 metric (repeated),
-//               5 multivariate, 6 smoothed score, 7 collective alarm on
+//               5 multivariate, 6 smoothed score, 7 collective alarm on,
+//               8 events since each member last fired, capped at its refractory period
 //   metric:     1 name, 2 last_value, 3 has_value, 4 detectors
 //   multivariate: 1 dimension name (repeated), 2 values, 3 detectors
 //   detectors:  1 member (repeated): 1 name, 2 state version, 3 state, 4 calibrator
@@ -87,6 +88,8 @@ void EngineImpl::WriteDevice(const DeviceState& dev, StateWriter* w) const {
   }
   w->WriteDouble(6, dev.smoothed);
   if (dev.collective) w->WriteBool(7, true);  // absent = off: blobs stay as they were without hysteresis
+  // Absent = every member quiet (always so without refractory periods: blobs stay as they were).
+  if (!dev.since_fire.empty() && dev.since_fire != refractory_) w->WriteUInts(8, dev.since_fire);
 }
 
 Status EngineImpl::ReadDevice(std::string_view device_id, StateReader* r, std::unique_ptr<DeviceState>* out) const {
@@ -143,6 +146,14 @@ Status EngineImpl::ReadDevice(std::string_view device_id, StateReader* r, std::u
   }
   // Absent: off (blobs written before the hysteresis, or while no collective alarm was on).
   if (r->Has(7)) VIGIL_RETURN_NOT_OK(r->ReadBool(7, &dev->collective));
+  if (r->Has(8)) {
+    VIGIL_RETURN_NOT_OK(r->ReadUInts(8, &dev->since_fire));
+    if (dev->since_fire.size() != refractory_.size()) {
+      dev->since_fire.clear();  // written with other members: every member starts quiet
+    } else {
+      for (size_t b = 0; b < refractory_.size(); ++b) dev->since_fire[b] = std::min(dev->since_fire[b], refractory_[b]);
+    }
+  }
   *out = std::move(dev);
   return Status::OK();
 }

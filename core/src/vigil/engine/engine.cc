@@ -59,7 +59,7 @@ int64_t DeviceState::memory_bytes() const {
   int64_t b = sizeof(DeviceState) + static_cast<int64_t>(device_class.capacity());
   for (const auto& m : metrics) b += sizeof(MetricState) + m.name.capacity() + m.univariate.memory_bytes();
   for (const auto& n : mv_names) b += sizeof(std::string) + n.capacity();
-  b += mv_slots.capacity() * 4 + mv_values.capacity() * 8 + multivariate.memory_bytes();
+  b += mv_slots.capacity() * 4 + mv_values.capacity() * 8 + multivariate.memory_bytes() + since_fire.capacity() * 8;
   return b;
 }
 
@@ -76,6 +76,9 @@ Result<std::unique_ptr<Engine>> EngineImpl::Create(const EngineOptions& options)
     member.kind = member.factory->kind();
     member.weight = m.weight;
     member.fire = m.fire_threshold > 0 ? m.fire_threshold : options.ensemble.fire_threshold;
+    member.refractory = m.refractory;
+    e->refractory_.push_back(static_cast<uint64_t>(m.refractory));
+    if (m.refractory > 0) e->onset_only_ |= 1u << bit;
     member.calibration = m.has_calibration ? m.calibration : member.factory->default_calibration();
     member.bit = bit++;
     e->names_.push_back(m.name);
@@ -83,7 +86,8 @@ Result<std::unique_ptr<Engine>> EngineImpl::Create(const EngineOptions& options)
                    std::to_string(member.calibration.center) + "|" + std::to_string(member.calibration.scale) + "|" +
                    std::to_string(member.calibration.warmup) + "|" + std::to_string(member.calibration.halflife) +
                    "|" + ParamsFingerprint(m.params) +
-                   (m.fire_threshold > 0 ? "|fire " + std::to_string(m.fire_threshold) : std::string()) + ";";
+                   (m.fire_threshold > 0 ? "|fire " + std::to_string(m.fire_threshold) : std::string()) +
+                   (m.refractory > 0 ? "|refractory " + std::to_string(m.refractory) : std::string()) + ";";
     (member.kind == DetectorKind::kUnivariate ? e->uni_ : e->multi_).push_back(std::move(member));
   }
   fingerprint += std::to_string(options.seed) + "|" + std::to_string(options.ensemble.threshold) + "|" +

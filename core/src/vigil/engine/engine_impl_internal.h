@@ -63,6 +63,8 @@ class EngineImpl final : public Engine {
   std::vector<Member> uni_;
   std::vector<Member> multi_;
   std::vector<std::string> names_;
+  uint32_t onset_only_ = 0;           ///< bits of the members with a refractory period
+  std::vector<uint64_t> refractory_;  ///< per member bit
   std::string version_;
   std::unordered_map<std::string, std::unique_ptr<DeviceState>, StringHash, std::equal_to<>> devices_;
 

@@ -20,6 +20,7 @@ struct Member {
   DetectorKind kind;
   double weight;
   double fire;   ///< weighted p at or above which the member fires
+  int32_t refractory;  ///< events after a fire in which a further fire is no point alarm
   CalibrationOptions calibration;
   uint32_t bit;  ///< index in detector_names()
 };
@@ -43,6 +44,9 @@ struct DeviceState {
   uint64_t events = 0;
   double smoothed = 0;                      ///< EMA of the event score (collective path)
   bool collective = false;                  ///< the collective alarm is on (hysteresis)
+  /// Per member bit: events since it last fired, capped at its refractory period
+  /// (empty = every member quiet; used only when a member has a refractory period).
+  std::vector<uint64_t> since_fire;
   std::vector<MetricState> metrics;         ///< in the order first seen
   // Multivariate members see the metrics present in the device's first event,
   // sorted by name; values missing later are carried forward.

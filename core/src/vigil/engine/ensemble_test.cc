@@ -1,7 +1,8 @@
-// The ensemble's verdict rules: per-member fire thresholds and the hysteresis
-// of the collective path (including its state across a save/load).
+// The ensemble's verdict rules: per-member fire thresholds, refractory periods
+// and the hysteresis of the collective path (including their state across a save/load).
 #include <gtest/gtest.h>
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,17 @@ EventBatch RuleBreaks(int from = 0, int to = 13) {
   for (int i = from; i < to; ++i) {
     b.BeginEvent(i, std::string("e").append(std::to_string(i)), "d1", 1795428000000LL + i * 1000, 1, "pump");
     b.AddMetric("temp", i >= 5 && i < 9 ? 95.0 : 20.0);
+    EXPECT_OK(b.FinishEvent());
+  }
+  return b.Finish();
+}
+
+// One pump, metric temp, n readings: above the rule's max at the indexes in `breaks`.
+EventBatch Breaks(const std::set<int>& breaks, int n, int from = 0) {
+  EventBatchBuilder b;
+  for (int i = from; i < n; ++i) {
+    b.BeginEvent(i, std::string("e").append(std::to_string(i)), "d1", 1795428000000LL + i * 1000, 1, "pump");
+    b.AddMetric("temp", breaks.count(i) != 0 ? 95.0 : 20.0);
     EXPECT_OK(b.FinishEvent());
   }
   return b.Finish();
@@ -49,6 +61,45 @@ TEST(EnsembleTest, MemberFireThresholdGatesPointAlarmsNotTheScore) {
   EXPECT_EQ(a.score, b.score);
   EXPECT_DOUBLE_EQ(b.score[5], 0.6);
   EXPECT_EQ(b.detector_mask[5], 0u);
+}
+
+TEST(EnsembleTest, RefractoryMemberMakesPointAlarmsOnlyAfterQuiet) {
+  // Fires at 5-8 (a run), 12 (3 quiet events after 8), 20 (11 quiet events after 12).
+  const std::set<int> at{5, 6, 7, 8, 12, 20};
+  VerdictBatch plain, r3, r4;
+  ASSERT_OK(Make("smoothing: 0")->Process(Breaks(at, 24), &plain));
+  ASSERT_OK(Make("smoothing: 0", ", refractory: 3")->Process(Breaks(at, 24), &r3));
+  ASSERT_OK(Make("smoothing: 0", ", refractory: 4")->Process(Breaks(at, 24), &r4));
+  EXPECT_EQ(Anomalies(plain), (std::vector<int>{5, 6, 7, 8, 12, 20}));
+  EXPECT_EQ(Anomalies(r3), (std::vector<int>{5, 12, 20})) << "12 follows 3 quiet events: enough for 3";
+  EXPECT_EQ(Anomalies(r4), (std::vector<int>{5, 20})) << "a fire inside the period extends it";
+  EXPECT_EQ(plain.score, r4.score) << "the score (and so the collective path) is unchanged";
+  EXPECT_EQ(r4.detector_mask[5], 1u);
+  EXPECT_EQ(r4.detector_mask[6], 0u) << "a refractory fire is not reported as fired";
+}
+
+TEST(EnsembleTest, RefractoryStateSurvivesSaveLoad) {
+  const std::set<int> at{5, 6, 7, 8, 12};
+  auto a = Make("smoothing: 0", ", refractory: 4");
+  VerdictBatch head, tail_a, tail_b, fresh;
+  ASSERT_OK(a->Process(Breaks(at, 7), &head));  // ends inside the run
+  auto b = Make("smoothing: 0", ", refractory: 4");
+  ASSERT_OK(b->LoadAll(a->SaveAll()));
+  ASSERT_OK(a->Process(Breaks(at, 16, 7), &tail_a));
+  ASSERT_OK(b->Process(Breaks(at, 16, 7), &tail_b));
+  EXPECT_EQ(tail_a.is_anomaly, tail_b.is_anomaly);
+  EXPECT_EQ(tail_a.score, tail_b.score);
+  EXPECT_TRUE(Anomalies(tail_b).empty()) << "7, 8 and 12 are still inside the period after the load";
+  // Without the saved period, the first break after the load would alarm.
+  auto c = Make("smoothing: 0", ", refractory: 4");
+  ASSERT_OK(c->Process(Breaks(at, 16, 7), &fresh));
+  EXPECT_EQ(fresh.is_anomaly[0], 1);
+  // A quiet period is not written: the blob is the one without refractory periods.
+  auto q = Make("smoothing: 0", ", refractory: 4");
+  auto plain = Make("smoothing: 0");
+  ASSERT_OK(q->Process(Breaks({}, 10), &head));
+  ASSERT_OK(plain->Process(Breaks({}, 10), &head));
+  EXPECT_EQ(q->SaveAll(), plain->SaveAll());
 }
 
 TEST(EnsembleTest, CollectiveAlarmHasHysteresis) {
@@ -83,6 +134,8 @@ TEST(EnsembleTest, BadSettingsNameTheKey) {
                              EngineOptions::FromYaml("detectors: {ewma: {fire_threshold: 1.5}}\n"));
   ASSERT_RAISES_WITH_MESSAGE(Invalid, "detectors.ewma.fire_threshold",
                              EngineOptions::FromYaml("detectors: {ewma: {fire_threshold: x}}\n"));
+  ASSERT_RAISES_WITH_MESSAGE(Invalid, "detectors.ewma.refractory",
+                             EngineOptions::FromYaml("detectors: {ewma: {refractory: -1}}\n"));
 }
 
 }  // namespace

@@ -71,6 +71,11 @@ Status ParseMember(const std::string& name, const Params& section, MemberOptions
       VIGIL_RETURN_NOT_OK(child->AsDouble(&m->weight));
     } else if (key == "fire_threshold") {
       VIGIL_RETURN_NOT_OK(child->AsDouble(&m->fire_threshold));
+    } else if (key == "refractory") {
+      int64_t events = 0;
+      VIGIL_RETURN_NOT_OK(child->AsInt(&events));
+      if (events < 0 || events > 1000000) return Status::Invalid(child->path() + ": must be in [0, 1000000] events");
+      m->refractory = static_cast<int32_t>(events);
     } else if (key == "calibration") {
       m->has_calibration = true;
       VIGIL_RETURN_NOT_OK(ParseCalibration(*child, &m->calibration));

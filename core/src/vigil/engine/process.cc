@@ -106,6 +106,14 @@ Status EngineImpl::ProcessEvent(const EventBatch& batch, int64_t i, VerdictBatch
     dev->collective = collective;
     score = std::max(score, dev->smoothed);
   }
+  // A member in its refractory period fires without making a point alarm.
+  const uint32_t fired = mask;
+  if (onset_only_ != 0) {
+    if (dev->since_fire.empty()) dev->since_fire = refractory_;
+    for (uint32_t b = 0; b < refractory_.size(); ++b) {
+      if ((fired >> b & 1u) != 0 && dev->since_fire[b] < refractory_[b]) mask &= ~(1u << b);
+    }
+  }
   const bool point_alarm = point_score >= ens.threshold && std::popcount(mask) >= ens.min_fired;
   const bool anomalous = point_alarm || collective;
   const int severity = static_cast<int>(std::lround(100.0 * score));
@@ -200,6 +208,11 @@ Status EngineImpl::ProcessEvent(const EventBatch& batch, int64_t i, VerdictBatch
       if (d == nullptr) continue;
       d->UpdateTrusted(mv_point);
       dev->multivariate.calibrators[j].Observe(mv_raw_[j]);
+    }
+  }
+  if (onset_only_ != 0) {
+    for (uint32_t b = 0; b < refractory_.size(); ++b) {
+      dev->since_fire[b] = (fired >> b & 1u) != 0 ? 0 : std::min(dev->since_fire[b] + 1, refractory_[b]);
     }
   }
   ++dev->events;
