@@ -37,7 +37,7 @@ STEPS = ("read", "handoff", "route", "full")
 def plan(step: str, df, cfg):
     import pyarrow as pa
     from vigil_stream import job
-    from vigil_stream.transform import PACKED_SCHEMA, route_batches
+    from vigil_stream.transform import KAFKA_COLUMNS, PACKED_SCHEMA, route_batches
     if step == "read":
         return df.select("offset")
     if step == "handoff":
@@ -46,9 +46,9 @@ def plan(step: str, df, cfg):
             yield pa.RecordBatch.from_pydict({
                 "bucket": pa.array([0], pa.int32()), "event_time": pa.array([None], pa.timestamp("us", tz="UTC")),
                 "rows": pa.array([n], pa.int64()), "payload": pa.array([b""], pa.binary())})
-        return df.mapInArrow(count, PACKED_SCHEMA)
+        return df.select(*KAFKA_COLUMNS).mapInArrow(count, PACKED_SCHEMA)
     if step == "route":
-        return df.mapInArrow(route_batches(cfg.num_buckets), PACKED_SCHEMA)
+        return df.select(*KAFKA_COLUMNS).mapInArrow(route_batches(cfg.num_buckets), PACKED_SCHEMA)
     return job.transform(df, cfg, "")
 
 

@@ -19,7 +19,8 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.streaming import StreamingQuery
 
 from .config import ConfigError, JobConfig
-from .transform import PACKED_OUTPUT_SCHEMA, PACKED_SCHEMA, STATE_SCHEMA, detect_bucket, route_batches
+from .transform import (KAFKA_COLUMNS, PACKED_OUTPUT_SCHEMA, PACKED_SCHEMA, STATE_SCHEMA, detect_bucket,
+                        route_batches)
 
 ROCKSDB_PROVIDER = "org.apache.spark.sql.execution.streaming.state.RocksDBStateStoreProvider"
 QUERY_NAME = "vigil"
@@ -102,7 +103,7 @@ def read_detector_config(cfg: JobConfig) -> str:
 def transform(df: DataFrame, cfg: JobConfig, detector_yaml: str) -> DataFrame:
     """Kafka rows -> one packed row per bucket (transform.PACKED_OUTPUT_SCHEMA; transform.unpack
     gives the anomalies, dead letters and per-bucket stats of transform.OUTPUT_SCHEMA)."""
-    routed = df.mapInArrow(route_batches(cfg.num_buckets), PACKED_SCHEMA)
+    routed = df.select(*KAFKA_COLUMNS).mapInArrow(route_batches(cfg.num_buckets), PACKED_SCHEMA)
     return (routed.withWatermark("event_time", f"{cfg.allowed_lateness_ms} milliseconds")
             .groupBy("bucket")
             .applyInPandasWithState(detect_bucket(detector_yaml), PACKED_OUTPUT_SCHEMA, STATE_SCHEMA,

@@ -210,8 +210,13 @@ def engine_for(config_yaml: str):
     return e
 
 
+# The Kafka source columns route_batch reads; the job hands only these to Python
+# (key and timestampType would be converted to Arrow for nothing).
+KAFKA_COLUMNS = ("value", "topic", "partition", "offset", "timestamp")
+
+
 def route_batch(batch: pa.RecordBatch, num_buckets: int) -> pa.RecordBatch:
-    """Kafka rows (key, value, topic, ...) -> PACKED_SCHEMA rows, one per chunk of a bucket's events."""
+    """Kafka rows (KAFKA_COLUMNS) -> PACKED_SCHEMA rows, one per chunk of a bucket's events."""
     from vigil.arrow import binary_buffers
     n = batch.num_rows
     value = batch.column(batch.schema.get_field_index("value"))
