@@ -137,8 +137,10 @@ void PcaDetector::Learn(const Point& p, double score) {
   }
   UpdateSd();
   ++n_;
-  ++since_refresh_;
-  if (has_model_ ? since_refresh_ >= static_cast<uint32_t>(o_.refresh) : n_ >= static_cast<uint64_t>(warmup_)) {
+  // Points since the last eigendecomposition; counted only once there is a model
+  // (the warm-up may be longer than `refresh`, and a saved count must stay in range).
+  if (has_model_ ? ++since_refresh_ >= static_cast<uint32_t>(o_.refresh)
+                 : n_ >= static_cast<uint64_t>(warmup_)) {
     Refresh();
   }
 }
@@ -306,6 +308,8 @@ Status PcaDetector::DeserializeFrom(StateReader* r) {
     }
   }
   const uint64_t holdoff = static_cast<uint64_t>(o_.holdoff);
+  // A blob from before the fix above counted warm-up points (< warmup); unused then.
+  if (!has_model) since = 0;
   if (since > static_cast<uint64_t>(o_.refresh) || gated > holdoff || relearn > holdoff) {
     return Status::Corrupt("pca detector state: counters out of range");
   }

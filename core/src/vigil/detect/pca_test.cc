@@ -253,6 +253,34 @@ TEST(PcaDetectorTest, StateOfAnotherShapeIsCorrupt) {
   ASSERT_RAISES(Corrupt, d2->DeserializeFrom(&r));
 }
 
+TEST(PcaDetectorTest, StateSavedAnywhereInTheWarmUpLoadsAndContinuesIdentically) {
+  // warmup 100 > refresh 50: a save between the two must load (it did not: the job's
+  // state store could not restore a device in its first 100 events).
+  PcaOptions o = PcaOptions::Defaults();
+  o.warmup = 100;
+  o.refresh = 50;
+  for (int cut : {1, 49, 50, 51, 75, 99, 100, 101, 149, 150, 151}) {
+    auto a = Make(o);
+    Correlated data;
+    Learn(a.get(), &data, cut);
+    StateWriter w;
+    ASSERT_OK(a->SerializeTo(&w));
+    const std::string blob = w.Finish();
+    auto b = Make(o);
+    ASSERT_OK_AND_ASSIGN(StateReader r, StateReader::Open(blob));
+    const Status loaded = b->DeserializeFrom(&r);
+    ASSERT_TRUE(loaded.ok()) << "saved after " << cut << " points: " << loaded.ToString();
+    for (int i = 0; i < 120; ++i) {
+      const std::vector<double> v = data.Next();
+      ASSERT_OK_AND_ASSIGN(double sa, a->Score({i, v}));
+      ASSERT_OK_AND_ASSIGN(double sb, b->Score({i, v}));
+      ASSERT_EQ(sa, sb) << "cut " << cut << ", point " << i;
+      ASSERT_OK(a->Update({i, v}));
+      ASSERT_OK(b->Update({i, v}));
+    }
+  }
+}
+
 TEST(PcaOptionsTest, BadSettingsNameTheKey) {
   Params p("detectors.pca");
   p.Set("statistic", "hotelling");
