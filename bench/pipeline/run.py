@@ -143,13 +143,25 @@ def main() -> int:
                     "partitions": args.partitions, "cores": os.cpu_count(),
                     "load_avg_at_start": os.getloadavg()[0]}
 
-    # 1. throughput
-    if not args.skip_throughput:
-        throughput(cfg, args, binary, out, run_id, common, result)
-    if not args.skip_latency:
-        latency(cfg, args, binary, out, run_id, common, bucket, result)
+    try:
+        if not args.skip_throughput:
+            throughput(cfg, args, binary, out, run_id, common, result)
+        if not args.skip_latency:
+            latency(cfg, args, binary, out, run_id, common, bucket, result)
+    finally:
+        drop_claims_table(cfg, table)
     print(json.dumps(result, indent=1))
     return 0
+
+
+def drop_claims_table(cfg, table: str) -> None:
+    """DynamoDB Local slows down as its one database file grows: a run leaves no table."""
+    import boto3
+    ddb = boto3.client("dynamodb", **cfg.dynamodb_client_kwargs())
+    try:
+        ddb.delete_table(TableName=table)
+    except ddb.exceptions.ResourceNotFoundException:
+        pass
 
 
 def throughput(cfg, args, binary, out, run_id, common, result) -> None:
