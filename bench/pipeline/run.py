@@ -122,6 +122,8 @@ def main() -> int:
     p.add_argument("--produce", default=os.environ.get("VIGIL_PRODUCE"))
     p.add_argument("--out", default=None, help="work directory (default $VIGIL_HOME/bench/pipeline)")
     p.add_argument("--markdown", action="store_true")
+    p.add_argument("--kafka-option", action="append", default=[], metavar="KEY=VALUE",
+                   help="extra Kafka consumer option for the job (repeatable), e.g. max.partition.fetch.bytes=8388608")
     p.add_argument("--spark-conf", action="append", default=[], metavar="KEY=VALUE",
                    help="extra Spark setting for the job (repeatable), e.g. spark.eventLog.enabled=true")
     args = p.parse_args()
@@ -134,9 +136,12 @@ def main() -> int:
     run_id = uuid.uuid4().hex[:8]
     bucket, table = f"vigil-bench-{run_id}", f"vigil-bench-{run_id}"
     common = {"s3_bucket": bucket, "ddb_table": table}
-    bad = [kv for kv in args.spark_conf if "=" not in kv]
+    bad = [kv for kv in args.spark_conf + args.kafka_option if "=" not in kv]
     if bad:
-        die(f"--spark-conf wants KEY=VALUE, got {bad[0]!r}")
+        die(f"--spark-conf and --kafka-option want KEY=VALUE, got {bad[0]!r}")
+    if args.kafka_option:
+        common["kafka_options"] = {**stream.job_config(cfg)["kafka_options"],
+                                   **dict(kv.split("=", 1) for kv in args.kafka_option)}
     if args.spark_conf:
         common["spark_conf"] = {**stream.job_config(cfg)["spark_conf"], **dict(kv.split("=", 1) for kv in args.spark_conf)}
     result: dict = {"devices": args.devices, "metrics": args.metrics, "events": args.events,
