@@ -103,12 +103,8 @@ class ClaimStore:
                 result.replayed += 1
             else:
                 result.dropped.add(aid)
-        chunks = [todo[i:i + TRANSACT_LIMIT] for i in range(0, len(todo), TRANSACT_LIMIT)]
-        if len(chunks) <= 1 or self._parallel <= 1:
-            parts = [self._claim_chunk(c, owner, batch_id, now_ms) for c in chunks]
-        else:  # independent transactions: run them side by side (boto3 clients are thread-safe)
-            with ThreadPoolExecutor(max_workers=min(self._parallel, len(chunks))) as pool:
-                parts = list(pool.map(lambda c: self._claim_chunk(c, owner, batch_id, now_ms), chunks))
+        parts = self._each_chunk(lambda c: self._claim_chunk(c, owner, batch_id, now_ms), todo,
+                                 TRANSACT_LIMIT)
         for part in parts:
             result.mine.update(part.mine)
             result.dropped |= part.dropped
@@ -121,6 +117,15 @@ class ClaimStore:
         return part
 
     # -- internals ---------------------------------------------------------
+
+    def _each_chunk(self, fn, ids: Sequence[str], size: int) -> list:
+        """fn over ids in chunks of `size`, up to `parallel` chunks at once (independent
+        requests side by side; boto3 clients are thread-safe); results in chunk order."""
+        chunks = [ids[i:i + size] for i in range(0, len(ids), size)]
+        if len(chunks) <= 1 or self._parallel <= 1:
+            return [fn(c) for c in chunks]
+        with ThreadPoolExecutor(max_workers=min(self._parallel, len(chunks))) as pool:
+            return list(pool.map(fn, chunks))
 
     def _backoff(self, attempt: int, what: str, err: Exception | str) -> None:
         if attempt + 1 >= self._max_attempts:
@@ -144,14 +149,8 @@ class ClaimStore:
         raise AssertionError("unreachable")
 
     def _batch_get(self, ids: Sequence[str], result: ClaimResult) -> dict[str, dict]:
-        chunks = [ids[i:i + BATCH_GET_LIMIT] for i in range(0, len(ids), BATCH_GET_LIMIT)]
-        if len(chunks) <= 1 or self._parallel <= 1:
-            parts = [self._batch_get_chunk(c) for c in chunks]
-        else:
-            with ThreadPoolExecutor(max_workers=min(self._parallel, len(chunks))) as pool:
-                parts = list(pool.map(self._batch_get_chunk, chunks))
         found: dict[str, dict] = {}
-        for part_found, part in parts:
+        for part_found, part in self._each_chunk(self._batch_get_chunk, ids, BATCH_GET_LIMIT):
             found.update(part_found)
             result.calls += part.calls
         return found
