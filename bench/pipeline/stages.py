@@ -82,6 +82,10 @@ def main() -> int:
     p.add_argument("--batches", type=int, default=4, help="batches per query (the first is warm-up)")
     p.add_argument("--buckets", type=int, default=4)
     p.add_argument("--steps", default=",".join(STEPS))
+    p.add_argument("--kafka-option", action="append", default=[], metavar="KEY=VALUE",
+                   help="extra Kafka consumer option (repeatable), as run.py")
+    p.add_argument("--spark-conf", action="append", default=[], metavar="KEY=VALUE",
+                   help="extra Spark setting (repeatable), as run.py")
     args = p.parse_args()
     from pyspark.sql import SparkSession
     from vigil_ops import config as vconfig
@@ -97,7 +101,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="vigil-stages-") as tmp:
         base = {"kafka_bootstrap": vc.kafka.bootstrap, "kafka_topic": args.topic, "s3_bucket": "unused",
                 "ddb_table": "unused", "num_buckets": args.buckets,
-                "max_offsets_per_trigger": args.max_offsets}
+                "max_offsets_per_trigger": args.max_offsets,
+                "kafka_options": dict(kv.split("=", 1) for kv in args.kafka_option),
+                "spark_conf": dict(kv.split("=", 1) for kv in args.spark_conf)}
         cfg0 = JobConfig.from_dict({**base, "checkpoint_location": f"{tmp}/cp"})
         builder = (SparkSession.builder.master(vc.spark.master).appName("vigil-stages")
                    .config("spark.jars", ",".join(vc.spark_kafka_jars()))
