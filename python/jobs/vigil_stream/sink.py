@@ -170,11 +170,16 @@ def _finite(v: Optional[float]) -> Optional[float]:
     return v if v is None or math.isfinite(v) else None
 
 
+_RECORD_COLUMNS = ("anomaly_id", "event_id", "device_id", "metric", "event_time_ms", "value",
+                   "expected_low", "expected_high", "score", "severity", "detectors", "explanation",
+                   "kafka_topic", "kafka_partition", "kafka_offset", "kafka_timestamp_ms")
+
+
 def anomaly_records(ctx: SinkContext, anomalies: pa.Table, detected: dict[str, int]) -> list[dict]:
     """Turn owned anomaly rows into records, sorted by event time, device, metric and id."""
     anomalies = anomalies.sort_by([("event_time_ms", "ascending"), ("device_id", "ascending"),
                                    ("metric", "ascending"), ("anomaly_id", "ascending")])
-    c = {name: anomalies[name].to_pylist() for name in anomalies.column_names}
+    c = {name: anomalies[name].to_pylist() for name in _RECORD_COLUMNS}
     out = []
     for i in range(anomalies.num_rows):
         aid = c["anomaly_id"][i]
