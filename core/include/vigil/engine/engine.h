@@ -49,7 +49,10 @@ struct VerdictBatch {
   std::vector<double> score;          ///< in [0,1]
   std::vector<uint8_t> severity;      ///< 0-100
   std::vector<uint8_t> is_anomaly;    ///< 0/1
-  std::vector<uint32_t> detector_mask;  ///< bit j = Engine::detector_names()[j] fired
+  /// Bit j = Engine::detector_names()[j] fired. Never 0 on an anomaly: a collective-only
+  /// one names the members that fired at the point (refractory or not), else the one
+  /// with the top evidence (the explanation's "by"), else what its alarm last named.
+  std::vector<uint32_t> detector_mask;
   std::vector<std::string> top_metric;  ///< metric that explains the score most ("" if none)
   std::vector<double> observed;       ///< value of top_metric
   std::vector<double> expected_lo;    ///< expected range of top_metric (NaN if unknown)

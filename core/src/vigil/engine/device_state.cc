@@ -2,7 +2,8 @@
 //
 //   device:     1 layout version, 2 device_class, 3 events, 4 metric (repeated),
 //               5 multivariate, 6 smoothed score, 7 collective alarm on,
-//               8 events since each member last fired, capped at its refractory period
+//               8 events since each member last fired, capped at its refractory period,
+//               9 detector mask the collective alarm last reported
 //   metric:     1 name, 2 last_value, 3 has_value, 4 detectors
 //   multivariate: 1 dimension name (repeated), 2 values, 3 detectors
 //   detectors:  1 member (repeated): 1 name, 2 state version, 3 state, 4 calibrator
@@ -90,6 +91,8 @@ void EngineImpl::WriteDevice(const DeviceState& dev, StateWriter* w) const {
   if (dev.collective) w->WriteBool(7, true);  // absent = off: blobs stay as they were without hysteresis
   // Absent = every member quiet (always so without refractory periods: blobs stay as they were).
   if (!dev.since_fire.empty() && dev.since_fire != refractory_) w->WriteUInts(8, dev.since_fire);
+  // Absent while no collective alarm is on (blobs stay as they were).
+  if (dev.collective && dev.collective_mask != 0) w->WriteUInt(9, dev.collective_mask);
 }
 
 Status EngineImpl::ReadDevice(std::string_view device_id, StateReader* r, std::unique_ptr<DeviceState>* out) const {
@@ -153,6 +156,13 @@ Status EngineImpl::ReadDevice(std::string_view device_id, StateReader* r, std::u
     } else {
       for (size_t b = 0; b < refractory_.size(); ++b) dev->since_fire[b] = std::min(dev->since_fire[b], refractory_[b]);
     }
+  }
+  if (r->Has(9) && dev->collective) {  // absent: written before it existed, or no alarm on
+    uint64_t mask = 0;
+    VIGIL_RETURN_NOT_OK(r->ReadUInt(9, &mask));
+    // Bits of members no longer configured are dropped.
+    const uint64_t valid = names_.size() >= 32 ? 0xffffffffULL : (1ULL << names_.size()) - 1;
+    dev->collective_mask = static_cast<uint32_t>(mask & valid);
   }
   *out = std::move(dev);
   return Status::OK();

@@ -44,6 +44,9 @@ struct DeviceState {
   uint64_t events = 0;
   double smoothed = 0;                      ///< EMA of the event score (collective path)
   bool collective = false;                  ///< the collective alarm is on (hysteresis)
+  /// Detector mask the running collective alarm last reported (0 while it is off):
+  /// what a point without any evidence inside the alarm reports.
+  uint32_t collective_mask = 0;
   /// Per member bit: events since it last fired, capped at its refractory period
   /// (empty = every member quiet; used only when a member has a refractory period).
   std::vector<uint64_t> since_fire;

@@ -84,9 +84,9 @@ TEST(EngineTest, FindsInjectedAnomaliesWithFewFalseAlarms) {
     fn += !a && l;
     negatives += !l;
     if (a) {
-      // The point path names its detectors; the collective path may fire alone.
-      EXPECT_TRUE(v.detector_mask[i] != 0u || v.explanation_json[i].find("sustained") != std::string::npos)
-          << v.explanation_json[i];
+      // Every anomaly names its detectors, the collective path's too.
+      EXPECT_NE(v.detector_mask[i], 0u) << v.explanation_json[i];
+      EXPECT_EQ(v.explanation_json[i].find("\"detectors\":[]"), std::string::npos) << v.explanation_json[i];
       EXPECT_FALSE(v.top_metric[i].empty());
       EXPECT_NE(v.explanation_json[i].find("\"metric\":\"m"), std::string::npos) << v.explanation_json[i];
     } else {

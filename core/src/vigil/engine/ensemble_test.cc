@@ -125,6 +125,66 @@ TEST(EnsembleTest, CollectiveAlarmStateSurvivesSaveLoad) {
   EXPECT_EQ(tail_a.is_anomaly, tail_b.is_anomaly);
   EXPECT_EQ(tail_b.is_anomaly[0], 1) << "still above the release level after the load";
   EXPECT_EQ(tail_a.score, tail_b.score);
+  // Event 9 is a normal reading (no evidence): it reports what the alarm last named.
+  EXPECT_EQ(tail_a.detector_mask, tail_b.detector_mask);
+  EXPECT_EQ(tail_b.detector_mask[0], 1u);
+  EXPECT_EQ(tail_a.explanation_json, tail_b.explanation_json);
+}
+
+// Every anomaly names at least one detector, the same in the mask and in the explanation.
+void ExpectAnomaliesNameDetectors(const VerdictBatch& v, const std::vector<std::string>& names) {
+  for (size_t i = 0; i < v.is_anomaly.size(); ++i) {
+    if (!v.is_anomaly[i]) continue;
+    EXPECT_NE(v.detector_mask[i], 0u) << "anomaly " << i << ": " << v.explanation_json[i];
+    std::string list;
+    for (size_t j = 0; j < names.size(); ++j) {
+      if ((v.detector_mask[i] >> j & 1u) != 0) list += (list.empty() ? "\"" : ",\"") + names[j] + "\"";
+    }
+    EXPECT_NE(v.explanation_json[i].find("\"detectors\":[" + list + "]"), std::string::npos)
+        << "anomaly " << i << ": " << v.explanation_json[i];
+  }
+}
+
+TEST(EnsembleTest, SustainedAnomalyNamesTheMemberInItsRefractoryPeriod) {
+  // temp above the rule's max from 5 to 19: one point alarm at the onset (5), then the
+  // rule keeps firing inside its refractory period while the EMA (weight 0.5) of the
+  // score 0.6 carries the collective alarm from 7 until after the run (release 0.2).
+  std::set<int> shift;
+  for (int i = 5; i < 20; ++i) shift.insert(i);
+  const std::string ens = "smoothing: 0.5, smoothed_threshold: 0.5, smoothed_release: 0.2";
+  auto e = Make(ens, ", refractory: 30");
+  VerdictBatch v;
+  ASSERT_OK(e->Process(Breaks(shift, 26), &v));
+  // EMA: 0.3 (5), 0.45 (6), 0.525 (7) ... 0.6; 0.3 on the normal reading 20, 0.15 on 21.
+  std::vector<int> expected{5};
+  for (int i = 7; i <= 20; ++i) expected.push_back(i);
+  EXPECT_EQ(Anomalies(v), expected);
+  ExpectAnomaliesNameDetectors(v, e->detector_names());
+  EXPECT_NE(v.explanation_json[12].find("\"by\":\"rules\""), std::string::npos) << v.explanation_json[12];
+  EXPECT_NE(v.explanation_json[12].find("sustained anomaly"), std::string::npos) << v.explanation_json[12];
+  EXPECT_EQ(v.detector_mask[6], 0u) << "not an anomaly: a refractory fire is not reported";
+}
+
+TEST(EnsembleTest, CollectiveAnomalyWithoutAFireNamesTheTopMember) {
+  // The rule never fires (weight * p = 0.6 < its fire_threshold 0.7); the collective path
+  // alarms on 7 and 8 and names the member that carries the evidence.
+  auto e = Make("smoothing: 0.5, smoothed_threshold: 0.5", ", fire_threshold: 0.7");
+  VerdictBatch v;
+  ASSERT_OK(e->Process(RuleBreaks(), &v));
+  EXPECT_EQ(Anomalies(v), (std::vector<int>{7, 8}));
+  ExpectAnomaliesNameDetectors(v, e->detector_names());
+  EXPECT_EQ(v.detector_mask[7], 1u);
+  EXPECT_EQ(v.detector_mask[5], 0u) << "not an anomaly: nothing reported";
+}
+
+TEST(EnsembleTest, CollectiveAnomalyWithoutEvidenceNamesWhatTheAlarmLastNamed) {
+  // Hysteresis keeps the alarm on at 9, a normal reading: no member has any evidence there.
+  auto e = Make("threshold: 0.7, smoothing: 0.5, smoothed_threshold: 0.5, smoothed_release: 0.2");
+  VerdictBatch v;
+  ASSERT_OK(e->Process(RuleBreaks(), &v));
+  EXPECT_EQ(Anomalies(v), (std::vector<int>{7, 8, 9}));
+  ExpectAnomaliesNameDetectors(v, e->detector_names());
+  EXPECT_NE(v.explanation_json[9].find("\"by\":\"\""), std::string::npos) << v.explanation_json[9];
 }
 
 TEST(EnsembleTest, BadSettingsNameTheKey) {

@@ -123,12 +123,14 @@ Status EngineImpl::ProcessEvent(const EventBatch& batch, int64_t i, VerdictBatch
   double observed = kNaN;
   Explanation ex;
   std::string_view by;
+  int64_t by_bit = -1;  // detector_names() index of `by`
   const bool explain = options_.explain == ExplainMode::kAll ||
                        (options_.explain == ExplainMode::kAnomalies && anomalous);
-  ExplainInput in{score, severity, mask, &names_, {}, kNaN, kNaN, kNaN, {}, {}, {}};
+  ExplainInput in{score, severity, 0, &names_, {}, kNaN, kNaN, kNaN, {}, {}, {}};
   if (best_mv_j >= 0 && best_mv_w > best_metric_p) {
     const Detector* d = dev->multivariate.detectors[best_mv_j].get();
     by = multi_[best_mv_j].name;
+    by_bit = multi_[best_mv_j].bit;
     if (explain || anomalous) d->Explain(mv_point, &ex);
     int32_t top = ex.top_dimension;
     if (ex.attribution.size() == dev->mv_names.size() && !ex.attribution.empty()) {
@@ -150,6 +152,7 @@ Status EngineImpl::ProcessEvent(const EventBatch& batch, int64_t i, VerdictBatch
     observed = vals[best_k];
     if ((explain || anomalous) && best_j >= 0) {
       by = uni_[best_j].name;
+      by_bit = uni_[best_j].bit;
       const Point p{ts, {&vals[best_k], 1}};
       dev->metrics[slots_[best_k]].univariate.detectors[best_j]->Explain(p, &ex);
     }
@@ -166,11 +169,25 @@ Status EngineImpl::ProcessEvent(const EventBatch& batch, int64_t i, VerdictBatch
       }
     }
   }
+  // What an anomaly reports as its detectors is never empty. A point alarm: the members
+  // that made it. A collective-only anomaly: the members that fired at this point,
+  // refractory or not (what they keep firing on is the collective path's to report);
+  // if none, the member carrying the top evidence (`by`); if the point carries no
+  // evidence at all, what the running collective alarm last reported. Only the report
+  // changes: the verdict, score and severity are decided above.
+  uint32_t reported = mask;
+  if (anomalous) {
+    if (!point_alarm) reported = fired;
+    if (reported == 0 && by_bit >= 0) reported = 1u << by_bit;
+    if (reported == 0) reported = dev->collective_mask;
+  }
+  dev->collective_mask = collective ? reported : 0;
+  in.mask = reported;
   out->index.push_back(batch.source_index(i));
   out->score.push_back(score);
   out->severity.push_back(static_cast<uint8_t>(severity));
   out->is_anomaly.push_back(anomalous ? 1 : 0);
-  out->detector_mask.push_back(mask);
+  out->detector_mask.push_back(reported);
   out->observed.push_back(observed);
   out->expected_lo.push_back(ex.expected_lo);
   out->expected_hi.push_back(ex.expected_hi);
