@@ -173,8 +173,9 @@ Status EngineImpl::ProcessEvent(const EventBatch& batch, int64_t i, VerdictBatch
   // that made it. A collective-only anomaly: the members that fired at this point,
   // refractory or not (what they keep firing on is the collective path's to report);
   // if none, the member carrying the top evidence (`by`); if the point carries no
-  // evidence at all, what the running collective alarm last reported. Only the report
-  // changes: the verdict, score and severity are decided above.
+  // evidence at all, what the running collective alarm last reported (kept in the device
+  // blob; an alarm restored from a blob written before that field names none there).
+  // Only the report changes: the verdict, score and severity are decided above.
   uint32_t reported = mask;
   if (anomalous) {
     if (!point_alarm) reported = fired;
