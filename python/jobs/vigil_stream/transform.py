@@ -43,6 +43,7 @@ from pyspark.sql.types import (BinaryType, DoubleType, IntegerType, LongType, St
 from . import worker
 
 worker.install()  # imported in every Python worker that runs these functions
+worker.freeze_heap()
 
 # A chunk of one bucket's events from one input batch (route_batches' output).
 PACKED_SCHEMA = StructType([

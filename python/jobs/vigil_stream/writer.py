@@ -68,6 +68,8 @@ class BatchWriter:
                 owner=query_id_of(df, self._cfg),
                 detector_version=engine_for(self._detector_yaml).detector_version,
                 fault=self._fault, dlq=dlq)
+            from .worker import freeze_heap
+            freeze_heap()  # the clients and their service models are loaded by now
         return self._ctx
 
     def __call__(self, df, batch_id: int) -> None:
