@@ -158,6 +158,8 @@ def test_end_to_end_counts_dead_letters_duplicates_and_quality(stack, s3, dynamo
                 "detectors", "explanation", "kafka_topic", "kafka_partition", "kafka_offset",
                 "pipeline_version", "detector_version", "detected_at"):
         assert all(key in r for r in records), key
+    # Every anomaly names the detectors behind it, in the record and in its explanation.
+    assert all(r["detectors"] and json.loads(r["explanation"])["detectors"] for r in records)
     claimed = dynamodb.scan(TableName=table, Select="COUNT")["Count"]
     assert claimed == len(records)
 
