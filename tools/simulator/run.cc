@@ -14,6 +14,12 @@ using Clock = std::chrono::steady_clock;
 
 double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
+// A paced run sleeps only once it is this far ahead of schedule, then until it is on
+// schedule again: ~1,000 wake-ups a second at any rate. Sleeping before every message
+// (100 us apart at 10,000/s) cost the producer ~15% of a core in wake-ups alone, on
+// the cores the pipeline it feeds runs on. Messages leave at most this early.
+constexpr double kPaceSlackS = 0.001;
+
 volatile std::sig_atomic_t g_stop = 0;
 
 extern "C" void OnStopSignal(int sig) {
@@ -62,7 +68,8 @@ Result<RunStats> Run(RecordSource* source, Sink* sink, const RunOptions& o) {
     double target = -1.0;
     if (o.rate > 0.0) target = static_cast<double>(s.queued) / o.rate;
     if (o.speedup > 0.0) target = static_cast<double>(r.ts_ms - first_ts) / 1000.0 / o.speedup;
-    while (target > 0.0 && Seconds(now - t0) < target) {
+    const bool ahead = target > 0.0 && Seconds(now - t0) < target - kPaceSlackS;
+    while (ahead && Seconds(now - t0) < target) {
       const double wait = std::min(target - Seconds(now - t0), 0.05);
       std::this_thread::sleep_for(std::chrono::duration<double>(wait));
       sink->Poll();
