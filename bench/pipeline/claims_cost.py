@@ -1,0 +1,84 @@
+"""What a DynamoDB claim costs: the sink's ClaimStore.claim on fresh ids, per item.
+
+    ./vigil stack up dynamodb
+    $VIGIL_HOME/venv/bin/python bench/pipeline/claims_cost.py [--items 200] [--repeats 30]
+
+Claims `--items` new anomaly ids per call (100-item TransactWriteItems, as the sink
+does) on a scratch table, `--repeats` times, and prints the median wall time per item.
+On the local stack it also reads DynamoDB Local's CPU time from /proc (the process
+listening on the configured port), which is what a claim costs there: the server
+serialises transactions. The table is dropped at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "infra"))
+sys.path.insert(0, str(REPO / "python" / "jobs"))
+
+
+def server_cpu_ms(pid: int | None) -> float | None:
+    if pid is None:
+        return None
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+
+
+def local_pid(port: int) -> int | None:
+    """The pid listening on 127.0.0.1:port, if it is on this machine."""
+    out = subprocess.run(["ss", "-Hltnp", f"sport = :{port}"], capture_output=True, text=True).stdout
+    for part in out.split("pid=")[1:]:
+        return int(part.split(",", 1)[0])
+    return None
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--items", type=int, default=200, help="ids per claim call")
+    p.add_argument("--repeats", type=int, default=30)
+    p.add_argument("--warmup", type=int, default=10, help="calls not counted (the server's JIT)")
+    args = p.parse_args()
+    import boto3
+    from vigil_ops import config as vconfig
+    from vigil_stream.claims import ClaimStore, ensure_table
+    cfg = vconfig.load()
+    ddb = boto3.client("dynamodb", **cfg.dynamodb_client_kwargs())
+    table = f"vigil-claims-cost-{uuid.uuid4().hex[:8]}"
+    ensure_table(ddb, table)
+    store = ClaimStore(ddb, table)
+    local = cfg.stack is not None and "127.0.0.1" in (cfg.dynamodb.endpoint or "")
+    pid = local_pid(cfg.stack.dynamodb.port) if local else None
+    walls, cpus = [], []
+    try:
+        for i in range(args.warmup + args.repeats):
+            ids = [uuid.uuid4().hex for _ in range(args.items)]
+            c0, t0 = server_cpu_ms(pid), time.perf_counter()
+            got = store.claim(ids, "bench:1", 1, int(time.time() * 1000), check_existing=False)
+            wall = (time.perf_counter() - t0) * 1000
+            if len(got.mine) != args.items:
+                raise SystemExit(f"claims_cost: {len(got.mine)} of {args.items} ids claimed")
+            if i >= args.warmup:
+                walls.append(wall / args.items)
+                if pid is not None:
+                    cpus.append((server_cpu_ms(pid) - c0) / args.items)
+    finally:
+        ddb.delete_table(TableName=table)
+    print(json.dumps({"items_per_call": args.items, "repeats": args.repeats,
+                      "wall_ms_per_item_median": round(statistics.median(walls), 3),
+                      "server_cpu_ms_per_item_median": round(statistics.median(cpus), 3) if cpus else None},
+                     indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
