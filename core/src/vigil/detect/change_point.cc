@@ -29,6 +29,7 @@ class CusumDetector final : public internal::UnivariateBase<CusumDetector> {
   }
 
   void DoUpdate(double x, int64_t) {
+    x = internal::Learnable(x);  // keeps z, and so the statistics, finite
     if (warm()) {
       const double z = Z(x);
       hi_ = std::max(0.0, hi_ + z - o_.drift);
@@ -90,6 +91,7 @@ class PageHinkleyDetector final : public internal::UnivariateBase<PageHinkleyDet
   }
 
   void DoUpdate(double x, int64_t) {
+    x = internal::Learnable(x);  // keeps z, and so the statistics, finite
     if (warm()) {
       const double z = Z(x);
       up_ += z - o_.delta;

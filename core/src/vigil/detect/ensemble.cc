@@ -40,15 +40,15 @@ Status EnsembleOptions::Validate() const {
 }
 
 double Calibrator::Calibrate(double raw) const {
-  if (opts_ == nullptr) return std::clamp(raw, 0.0, 1.0);
+  if (opts_ == nullptr) return raw > 0 ? std::min(raw, 1.0) : 0.0;
   switch (opts_->kind) {
     case CalibrationOptions::Kind::kIdentity:
-      return std::clamp(raw, 0.0, 1.0);
+      return raw > 0 ? std::min(raw, 1.0) : 0.0;  // NaN: 0
     case CalibrationOptions::Kind::kLogistic:
-      if (raw <= 0) return 0.0;  // not warm, or nothing to report
+      if (!(raw > 0)) return 0.0;  // not warm, or nothing to report (or NaN)
       return 1.0 / (1.0 + std::exp(-(raw - opts_->center) / opts_->scale));
     case CalibrationOptions::Kind::kTail: {
-      if (n_ < static_cast<uint64_t>(opts_->warmup) || raw <= 0) return 0.0;
+      if (n_ < static_cast<uint64_t>(opts_->warmup) || !(raw > 0)) return 0.0;
       const double sd = std::max(std::sqrt(var_), 1e-3 * std::fabs(mean_) + 1e-12);
       const double z = (raw - mean_) / sd;
       return 1.0 / (1.0 + std::exp(-(z - opts_->center) / opts_->scale));
@@ -58,7 +58,7 @@ double Calibrator::Calibrate(double raw) const {
 }
 
 void Calibrator::Observe(double raw) {
-  if (!stateful() || raw <= 0) return;  // a zero raw score means "not warm"
+  if (!stateful() || !(raw > 0)) return;  // a zero raw score means "not warm"; NaN is not learned
   if (n_ >= static_cast<uint64_t>(opts_->warmup)) {
     // Learn anomalies clipped, so a burst does not teach the calibration that it is normal.
     const double sd = std::sqrt(var_);

@@ -11,6 +11,14 @@
 
 namespace vigil::internal {
 
+/// \brief Values beyond this magnitude are learned as +-kMaxLearned (scored as they are).
+/// Every mean, variance and covariance a detector keeps then stays finite (squares stay
+/// below 1e301), so whatever state any finite input drives a detector into can also be
+/// saved and loaded: state blobs refuse non-finite statistics, and a bucket whose state
+/// cannot load could not be restored at all.
+inline constexpr double kMaxLearned = 1e150;
+inline double Learnable(double x) { return std::clamp(x, -kMaxLearned, kMaxLearned); }
+
 /// \brief alpha of an EWMA whose weights halve every `halflife` points.
 inline double AlphaFromHalflife(double halflife) { return 1.0 - std::exp2(-1.0 / halflife); }
 
@@ -96,6 +104,7 @@ struct EwmaStats {
   uint64_t n = 0;
 
   void Add(double x, double alpha) {
+    x = Learnable(x);
     if (n == 0) {
       mean = x;
       var = 0;

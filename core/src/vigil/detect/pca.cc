@@ -55,10 +55,14 @@ void PcaDetector::UpdateSd() {
 }
 
 const double* PcaDetector::Input(const Point& p) const {
-  if (o_.smoothing >= 1) return p.values.data();
+  // Magnitudes beyond kMaxLearned are taken as kMaxLearned: the covariance stays finite.
+  if (o_.smoothing >= 1) {
+    for (int i = 0; i < d_; ++i) x_[i] = Learnable(p.values[i]);
+    return x_.data();
+  }
   // The EWMA of the raw vector: the model (mean, covariance) is of this series.
   const double r = has_xbar_ ? o_.smoothing : 1.0;
-  for (int i = 0; i < d_; ++i) x_[i] = r * p.values[i] + (1 - r) * xbar_[i];
+  for (int i = 0; i < d_; ++i) x_[i] = r * Learnable(p.values[i]) + (1 - r) * xbar_[i];
   return x_.data();
 }
 
@@ -92,7 +96,7 @@ double PcaDetector::Combine(const Quantiles& q) const {
     case PcaOptions::Statistic::kSpe: s = q.spe; break;
     case PcaOptions::Statistic::kBoth: s = std::max(q.t2, q.spe); break;
   }
-  return std::isfinite(s) ? std::max(s, 0.0) : 0.0;
+  return std::isnan(s) ? 0.0 : std::max(s, 0.0);  // +inf: beyond any quantile, not 0
 }
 
 double PcaDetector::ScoreTrusted(const Point& p) const {

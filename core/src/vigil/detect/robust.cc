@@ -65,12 +65,14 @@ class RobustDetector final : public internal::UnivariateBase<RobustDetector> {
     }
     const double scale = Scale();
     const double score = std::fabs(x - median_) / scale;
+    x = internal::Learnable(x);
     Track(x);
     Step(x, scale);
     return score;
   }
 
   void DoUpdate(double x, int64_t) {
+    x = internal::Learnable(x);
     if (!seeded_) {
       Track(x);
       buffer_.push_back(x);
