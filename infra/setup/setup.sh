@@ -90,6 +90,7 @@ step_binding() {
   # jobs) and only the pins its build uses, so a new test dependency does not
   # rebuild C++. The build dir is kept, so a rebuild is incremental.
   key="$(hash_inputs "$ROOT/core/include" "$ROOT/core/src" "$ROOT/core/CMakeLists.txt" \
+        "$ROOT/kafka/include" "$ROOT/kafka/src" "$ROOT/kafka/CMakeLists.txt" \
         "$ROOT/python/bindings" "$ROOT/python/src" "$ROOT/python/CMakeLists.txt" "$ROOT/python/pyproject.toml" \
         "$ROOT/cmake" "$ROOT/CMakeLists.txt" \
         "$(grep -iE '^(nanobind|numpy|pyarrow|scikit.build.core)==' "$ROOT/requirements/venv.lock")" \

@@ -10,6 +10,8 @@
 //   bucket, ts_ms, reason = router.route(data, offsets)
 //   engine = _core.Engine()            # or _core.Engine(yaml_text)
 //   out = engine.process(data, offsets) # scores then learns; out["state"] is separate
+//
+// The Kafka range reader's binding is in kafka.cc; the shared marshalling in marshal.h.
 #include <nanobind/nanobind.h>
 #include <nanobind/ndarray.h>
 #include <nanobind/stl/optional.h>
@@ -28,40 +30,12 @@
 #include "vigil/event/decoder.h"
 #include "vigil/event/event_batch.h"
 #include "vigil/status.h"
+#include "marshal.h"
 
 namespace nb = nanobind;
 
 namespace vigil::py {
 namespace {
-
-using Bytes = nb::ndarray<const uint8_t, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
-using Offsets32 = nb::ndarray<const int32_t, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
-
-// A non-OK Status on its way to Python; translated once, in RaiseStatus.
-struct StatusError {
-  Status status;
-};
-
-void Check(const Status& st) {
-  if (!st.ok()) throw StatusError{st};
-}
-
-template <typename T>
-T Unwrap(Result<T> r) {
-  Check(r.status());
-  return std::move(r).MoveValueUnsafe();
-}
-
-// Hand a vector to numpy without copying: the capsule owns it.
-template <typename T>
-nb::ndarray<nb::numpy, T, nb::ndim<1>> ToNumpy(std::vector<T>&& v) {
-  auto owned = std::make_unique<std::vector<T>>(std::move(v));
-  size_t n = owned->size();
-  T* data = owned->data();
-  nb::capsule owner(owned.get(), [](void* p) noexcept { delete static_cast<std::vector<T>*>(p); });
-  owned.release();
-  return nb::ndarray<nb::numpy, T, nb::ndim<1>>(data, {n}, owner);
-}
 
 // The buffers of an Arrow binary array: data, n + 1 offsets, optional validity bitmap.
 struct BinaryColumn {
@@ -312,4 +286,6 @@ NB_MODULE(_core, m) {
       .def_prop_ro("memory_bytes", &PyEngine::memory_bytes)
       .def_prop_ro("detector_version", &PyEngine::detector_version)
       .def_prop_ro("detector_names", &PyEngine::detector_names);
+
+  vigil::py::BindKafka(m);
 }

@@ -52,6 +52,9 @@ class JobConfig:
     starting_offsets: str = "earliest"
     max_offsets_per_trigger: int = 500_000
     kafka_options: Mapping[str, str] = field(default_factory=dict)
+    # "vigil": the job's own source (source.py, librdkafka); kafka_options are librdkafka settings.
+    # "spark": Spark's Kafka source; kafka_options are Java client settings.
+    kafka_source: str = "vigil"
     dlq_topic: Optional[str] = None
     s3_endpoint: Optional[str] = None
     ddb_endpoint: Optional[str] = None
@@ -110,6 +113,8 @@ class JobConfig:
         if self.starting_offsets not in ("earliest", "latest") and not self.starting_offsets.startswith("{"):
             raise ConfigError("job config: 'starting_offsets' must be earliest, latest or a JSON "
                               f"offsets object, got {self.starting_offsets!r}")
+        if self.kafka_source not in ("vigil", "spark"):
+            raise ConfigError(f"job config: 'kafka_source' must be vigil or spark, got {self.kafka_source!r}")
         for name, lo, hi in (("max_offsets_per_trigger", 1, 10**9), ("num_buckets", 1, 4096),
                              ("records_per_file", 1, 10**7), ("claim_ttl_days", 1, 3650)):
             v = getattr(self, name)

@@ -85,8 +85,40 @@ def kafka_reader_options(cfg: JobConfig) -> dict[str, str]:
     return opts
 
 
+def source_options(cfg: JobConfig) -> dict[str, str]:
+    """Options of the job's own source (source.KafkaRangeSource); kafka_options are librdkafka settings."""
+    return {"bootstrap": cfg.kafka_bootstrap, "topic": cfg.kafka_topic, "num_buckets": str(cfg.num_buckets),
+            "starting_offsets": cfg.starting_offsets,
+            "max_offsets_per_trigger": str(cfg.max_offsets_per_trigger),
+            "kafka_settings": json.dumps({str(k): str(v) for k, v in cfg.kafka_options.items()})}
+
+
+def _include_py_files_in_planner_path(spark: SparkSession) -> None:
+    """Let the driver's Python planner processes import vigil_stream from --py-files.
+
+    Spark 4.1.1 starts a Python data source's planner (initialOffset, latestOffset,
+    partitions) with the --py-files zip missing from its sys.path, so unpickling the
+    source fails with "No module named 'vigil_stream'". Python workers take PYTHONPATH
+    from the environment of the functions wrapped after this (sc.environment): add the
+    driver's copies of the --py-files. Executors ignore paths they do not have.
+    """
+    from pyspark import SparkFiles
+    sc = spark.sparkContext
+    root = SparkFiles.getRootDirectory()
+    paths = [os.path.join(root, f) for f in (sc._python_includes or [])]
+    old = sc.environment.get("PYTHONPATH")
+    sc.environment["PYTHONPATH"] = os.pathsep.join([p for p in paths if os.path.exists(p)] + ([old] if old else []))
+
+
 def read_kafka(spark: SparkSession, cfg: JobConfig) -> DataFrame:
-    return spark.readStream.format("kafka").options(**kafka_reader_options(cfg)).load()
+    """The input stream: routed chunks (transform.PACKED_SCHEMA) from the job's own source,
+    or Kafka rows from Spark's Kafka source (kafka_source: spark), routed by transform()."""
+    if cfg.kafka_source == "spark":
+        return spark.readStream.format("kafka").options(**kafka_reader_options(cfg)).load()
+    from .source import KafkaRangeSource
+    _include_py_files_in_planner_path(spark)
+    spark.dataSource.register(KafkaRangeSource)
+    return spark.readStream.format(KafkaRangeSource.name()).options(**source_options(cfg)).load()
 
 
 def read_detector_config(cfg: JobConfig) -> str:
@@ -101,9 +133,11 @@ def read_detector_config(cfg: JobConfig) -> str:
 
 
 def transform(df: DataFrame, cfg: JobConfig, detector_yaml: str) -> DataFrame:
-    """Kafka rows -> one packed row per bucket (transform.PACKED_OUTPUT_SCHEMA; transform.unpack
+    """The input stream -> one packed row per bucket (transform.PACKED_OUTPUT_SCHEMA; transform.unpack
     gives the anomalies, dead letters and per-bucket stats of transform.OUTPUT_SCHEMA)."""
-    routed = df.select(*KAFKA_COLUMNS).mapInArrow(route_batches(cfg.num_buckets), PACKED_SCHEMA)
+    routed = df
+    if cfg.kafka_source == "spark":  # Spark's Kafka rows, routed here; the job's own source routes as it reads
+        routed = df.select(*KAFKA_COLUMNS).mapInArrow(route_batches(cfg.num_buckets), PACKED_SCHEMA)
     return (routed.withWatermark("event_time", f"{cfg.allowed_lateness_ms} milliseconds")
             .groupBy("bucket")
             .applyInPandasWithState(detect_bucket(detector_yaml), PACKED_OUTPUT_SCHEMA, STATE_SCHEMA,

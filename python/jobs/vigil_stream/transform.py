@@ -218,19 +218,27 @@ KAFKA_COLUMNS = ("value", "topic", "partition", "offset", "timestamp")
 
 def route_batch(batch: pa.RecordBatch, num_buckets: int) -> pa.RecordBatch:
     """Kafka rows (KAFKA_COLUMNS) -> PACKED_SCHEMA rows, one per chunk of a bucket's events."""
+    col = lambda name: batch.column(batch.schema.get_field_index(name))  # noqa: E731
+    kafka_ts = col("timestamp").cast(pa.timestamp("ms", tz="UTC")).cast(pa.int64())
+    return route_columns(col("value"), col("topic"), col("partition"), col("offset"), kafka_ts, num_buckets)
+
+
+def route_columns(value: pa.Array, topic: pa.Array, partition: pa.Array, offset: pa.Array,
+                  kafka_ts_ms: pa.Array, num_buckets: int) -> pa.RecordBatch:
+    """Raw Kafka values and their coordinates -> PACKED_SCHEMA rows, one per chunk of a bucket's events.
+
+    One C++ call decodes every value and finds its bucket; the events are then split by
+    bucket and each chunk written as one Arrow IPC payload (ROUTED_ARROW).
+    """
     from vigil.arrow import binary_buffers
-    n = batch.num_rows
-    value = batch.column(batch.schema.get_field_index("value"))
+    n = len(value)
     bucket, ts_ms, reason = _router(num_buckets).route(*binary_buffers(value))
-    offsets = batch.column(batch.schema.get_field_index("offset")).to_numpy(zero_copy_only=False)
+    offsets = offset.to_numpy(zero_copy_only=False)
     rejected = reason >= 0
     bucket = np.where(rejected, offsets % num_buckets, bucket).astype(np.int32)
-    kafka_ts = batch.column(batch.schema.get_field_index("timestamp")).cast(pa.timestamp("ms", tz="UTC"))
     routed = pa.RecordBatch.from_arrays(
-        [value, batch.column(batch.schema.get_field_index("topic")),
-         batch.column(batch.schema.get_field_index("partition")),
-         batch.column(batch.schema.get_field_index("offset")),
-         kafka_ts.cast(pa.int64()), pa.array(ts_ms * 1000, pa.timestamp("us", tz="UTC"), mask=rejected)],
+        [value, topic, partition, offset, kafka_ts_ms,
+         pa.array(ts_ms * 1000, pa.timestamp("us", tz="UTC"), mask=rejected)],
         schema=ROUTED_ARROW)
     order = np.argsort(bucket, kind="stable")
     by_bucket = routed.take(pa.array(order)) if n else routed

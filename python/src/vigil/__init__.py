@@ -5,8 +5,10 @@ exception classes (vigil.errors) and the zero-copy Arrow helpers (vigil.arrow).
 """
 
 from vigil import errors
-from vigil._core import Engine, Router, anomaly_id, reject_reason_names
+from vigil._core import (Engine, KafkaOffsetClient, KafkaPartitionReader, Router, anomaly_id,
+                         cap_end_offsets, reject_reason_names)
 from vigil.errors import VigilError
 
-__all__ = ["Engine", "Router", "VigilError", "anomaly_id", "errors", "reject_reason_names"]
+__all__ = ["Engine", "KafkaOffsetClient", "KafkaPartitionReader", "Router", "VigilError", "anomaly_id",
+           "cap_end_offsets", "errors", "reject_reason_names"]
 __version__ = "0.1.0"

@@ -1,0 +1,218 @@
+"""The job's Kafka source: a Spark Python streaming data source over the C++ range reader.
+
+    spark.dataSource.register(KafkaRangeSource)
+    df = spark.readStream.format(KafkaRangeSource.name()).options(**source_options(cfg)).load()
+
+It yields route_batches' output directly (transform.PACKED_SCHEMA: one row per
+chunk of a bucket's events), so the JVM never builds a row per event. Spark's own
+Kafka source builds one, converts it to Arrow for Python, and route_batches then
+packs it again; on two cores that was most of a micro-batch (bench/RESULTS.md).
+
+Offsets are Spark's, as with its Kafka source: the driver plans each micro-batch as
+one [start, end) range per partition ({"topic": {"0": end0, "1": end1}}), the
+offset log in the checkpoint records it before the batch runs, and a replayed
+batch reads exactly those ranges again (vigil/kafka/range_reader.h). Each task
+reads one range with a librdkafka consumer kept by its Python worker, decodes and
+routes it in C++ (transform.route_columns). Nothing here runs per event.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Iterator, Optional
+
+from pyspark.sql.datasource import DataSource, DataSourceStreamReader, InputPartition
+from pyspark.sql.types import StructType
+
+from .transform import PACKED_SCHEMA, route_columns
+
+# A task reads its range in pieces of at most this many messages / value bytes.
+READ_MESSAGES = 200_000
+READ_BYTES = 32 << 20
+# Kafka metadata queries on the driver, and a range read without any progress.
+METADATA_TIMEOUT_MS = 30_000
+DEFAULT_POLL_TIMEOUT_MS = 120_000   # Spark's kafkaConsumer.pollTimeoutMs
+
+
+class SourceError(ValueError):
+    """Bad source options or offsets; the message names the option or partition."""
+
+
+@dataclass(frozen=True)
+class KafkaRange(InputPartition):
+    """One task's input: the offsets [start, end) of one topic partition."""
+    topic: str
+    partition: int
+    start: int
+    end: int
+
+
+def _settings(options: dict) -> list[tuple[str, str]]:
+    raw = json.loads(options.get("kafka_settings", "{}"))
+    return [("bootstrap.servers", options["bootstrap"])] + [(str(k), str(v)) for k, v in raw.items()]
+
+
+def parse_starting_offsets(text: str, topic: str) -> Optional[dict[int, int]]:
+    """'earliest' / 'latest' -> None (resolved against the broker), or a JSON offsets object
+    {"topic": {"0": 23, "1": -2}} -> {0: 23, 1: -2} (-2 = earliest, -1 = latest, as in Spark)."""
+    if text in ("earliest", "latest"):
+        return None
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise SourceError(f"starting_offsets: not JSON: {e}") from e
+    if not isinstance(obj, dict) or set(obj) != {topic} or not isinstance(obj[topic], dict):
+        raise SourceError(f"starting_offsets: expected {{\"{topic}\": {{\"<partition>\": <offset>}}}}, got {text}")
+    out = {}
+    for p, off in obj[topic].items():
+        if not str(p).isdigit() or not isinstance(off, int) or isinstance(off, bool) or off < -2:
+            raise SourceError(f"starting_offsets: partition {p!r}: expected an offset >= -2, got {off!r}")
+        out[int(p)] = off
+    return out
+
+
+class KafkaRangeStreamReader(DataSourceStreamReader):
+    """Plans micro-batches on the driver; reads one KafkaRange per task on the executors."""
+
+    def __init__(self, options: dict):
+        self.options = dict(options)
+        self.topic = self.options["topic"]
+        self.max_offsets = int(self.options.get("max_offsets_per_trigger", 0)) or None
+        self.num_buckets = int(self.options["num_buckets"])
+        self.poll_timeout_ms = int(self.options.get("poll_timeout_ms", DEFAULT_POLL_TIMEOUT_MS))
+        self._client = None      # driver only, created on first use
+        self._position = None    # the end of the last planned batch: {partition: offset}
+
+    def __getstate__(self):  # shipped to executors for read(): without the driver's client
+        state = dict(self.__dict__)
+        state["_client"] = None
+        return state
+
+    # -- planning, on the driver ------------------------------------------------------
+    def _watermarks(self) -> tuple[list[int], list[int], list[int]]:
+        from vigil import KafkaOffsetClient
+        if self._client is None:
+            self._client = KafkaOffsetClient(_settings(self.options))
+        parts = self._client.partitions(self.topic, METADATA_TIMEOUT_MS)
+        low, high = self._client.watermarks(self.topic, parts, METADATA_TIMEOUT_MS)
+        return parts, low, high
+
+    def _as_offset(self, offsets: dict[int, int]) -> dict:
+        return {self.topic: {str(p): int(o) for p, o in sorted(offsets.items())}}
+
+    def _from_offset(self, offset: dict) -> dict[int, int]:
+        if set(offset) != {self.topic}:
+            raise SourceError(f"the checkpoint's offsets are for topic(s) {sorted(offset)}, not "
+                              f"{self.topic}: use a new checkpoint_location for a new topic")
+        return {int(p): int(o) for p, o in offset[self.topic].items()}
+
+    def initialOffset(self) -> dict:
+        parts, low, high = self._watermarks()
+        start = self.options.get("starting_offsets", "earliest")
+        given = parse_starting_offsets(start, self.topic)
+        offsets = {}
+        for p, lo, hi in zip(parts, low, high):
+            if given is None:
+                offsets[p] = lo if start == "earliest" else hi
+            else:
+                off = given.get(p, -2)   # a partition not named starts at its earliest
+                offsets[p] = lo if off == -2 else hi if off == -1 else off
+        unknown = sorted(set(given or {}) - set(parts))
+        if unknown:
+            raise SourceError(f"starting_offsets: topic {self.topic} has no partition(s) {unknown}")
+        self._position = offsets
+        return self._as_offset(offsets)
+
+    def latestOffset(self) -> dict:
+        from vigil import cap_end_offsets
+        parts, low, high = self._watermarks()
+        if self._position is None:   # neither initialOffset nor a restored batch: start now
+            self.initialOffset()
+        position = self._position
+        # A partition added to the topic first appears at its earliest offset, with no data:
+        # the batch's start offsets then name every partition its end offsets do.
+        start = [position.get(p, lo) for p, lo in zip(parts, low)]
+        for p, s, hi in zip(parts, start, high):
+            if s > hi:
+                raise SourceError(f"Kafka topic {self.topic} partition {p}: the query is at offset {s} but the "
+                                  f"partition ends at {hi} (topic deleted and re-created?): data loss; "
+                                  "use a new checkpoint_location")
+        latest = high if self.max_offsets is None else cap_end_offsets(start, high, self.max_offsets)
+        new = {p: (lo if p not in position else e) for p, lo, e in zip(parts, low, latest)}
+        return self._as_offset(new)
+
+    def partitions(self, start: dict, end: dict) -> list[KafkaRange]:
+        s, e = self._from_offset(start), self._from_offset(end)
+        self._position = e   # also how a restarted query learns where it is (setLatestSeenOffset)
+        return [KafkaRange(self.topic, p, s[p], e[p]) for p in sorted(e) if p in s and e[p] > s[p]]
+
+    def commit(self, end: dict) -> None:
+        pass  # offsets live in the checkpoint; nothing is committed to Kafka
+
+    def stop(self) -> None:
+        self._client = None
+
+    # -- reading, on the executors ----------------------------------------------------
+    def read(self, partition: KafkaRange) -> Iterator:
+        key = _reader_key(self.options, partition.topic, partition.partition)
+        try:
+            reader = _partition_reader(key, self.options)
+            reader.seek(partition.start, partition.end)
+            while True:
+                data, value_offsets, validity, offsets, ts_ms = reader.next(READ_MESSAGES, READ_BYTES,
+                                                                            self.poll_timeout_ms)
+                if len(offsets) == 0:
+                    return
+                yield route_piece(partition, data, value_offsets, validity, offsets, ts_ms, self.num_buckets)
+        except BaseException:   # an error, or the task stopped reading: the consumer's position is unknown
+            _READERS.pop(key, None)
+            raise
+
+
+class KafkaRangeSource(DataSource):
+    """format("vigil-kafka"): options bootstrap, topic, num_buckets, starting_offsets,
+    max_offsets_per_trigger, kafka_settings (JSON object of librdkafka settings), poll_timeout_ms."""
+
+    @classmethod
+    def name(cls) -> str:
+        return "vigil-kafka"
+
+    def schema(self) -> StructType:
+        return PACKED_SCHEMA
+
+    def streamReader(self, schema: StructType) -> KafkaRangeStreamReader:
+        for key in ("bootstrap", "topic", "num_buckets"):
+            if not self.options.get(key):
+                raise SourceError(f"vigil-kafka source: option '{key}' is required")
+        return KafkaRangeStreamReader(self.options)
+
+
+# One librdkafka consumer per (settings, topic, partition) in each Python worker
+# (workers are reused): consecutive batches continue on its prefetched messages.
+_READERS: dict = {}
+
+
+def _reader_key(options: dict, topic: str, partition: int) -> tuple:
+    return (json.dumps(_settings(options)), topic, partition)
+
+
+def _partition_reader(key: tuple, options: dict):
+    from vigil import KafkaPartitionReader
+    r = _READERS.get(key)
+    if r is None:
+        r = _READERS[key] = KafkaPartitionReader(_settings(options), key[1], key[2])
+    return r
+
+
+def route_piece(rng: KafkaRange, data, value_offsets, validity, offsets, ts_ms, num_buckets: int):
+    """A piece of a range (the reader's columns, zero-copy) -> PACKED_SCHEMA rows (transform.route_columns)."""
+    import numpy as np
+    import pyarrow as pa
+    n = len(offsets)
+    value = pa.Array.from_buffers(pa.binary(), n, [None if validity is None else pa.py_buffer(validity),
+                                                   pa.py_buffer(value_offsets), pa.py_buffer(data)])
+    zeros = pa.array(np.zeros(n, np.int32))
+    return route_columns(value, pa.array([rng.topic], pa.string()).take(zeros),
+                         pa.array(np.full(n, rng.partition, np.int32)), pa.array(offsets),
+                         pa.array(ts_ms), num_buckets)
