@@ -52,7 +52,9 @@ class StateWriter {
   void EndObject();
 
   /// \brief Bytes of payload written so far.
-  size_t size() const { return buf_.size(); }
+  size_t size() const;
+  /// \brief Make room for a payload of this many bytes (a hint: saves regrowing a large blob).
+  void Reserve(size_t payload_bytes);
 
   /// \brief Return the sealed blob (header + payload + CRC) and reset the writer.
   std::string Finish();
@@ -64,8 +66,8 @@ class StateWriter {
  private:
   void Key(uint32_t id, uint32_t wire);
   void Varint(uint64_t v);
-  std::string buf_;
-  std::vector<size_t> open_;  // start offsets of open objects' length slots
+  std::string buf_;           // the header's bytes (written by Finish), then the payload
+  std::vector<size_t> open_;  // offsets of open objects' length slots
 };
 
 /// \brief Reads the fields of one object in a blob. Cheap to copy (a view).

@@ -273,62 +273,82 @@ Status PcaDetector::SerializeTo(StateWriter* w) const {
 }
 
 Status PcaDetector::DeserializeFrom(StateReader* r) {
+  Status st = ReadState(r);
+  if (!st.ok()) Reset();  // never half a state
+  return st;
+}
+
+void PcaDetector::Reset() {
   const size_t d = static_cast<size_t>(d_);
-  uint64_t n = 0, k = 0, since = 0, gated = 0;
-  bool has_model = false, has_xbar = false;
-  std::vector<double> mean, cov, eigval, eigvec, xbar(d, 0.0);
+  n_ = 0;
+  cur_.mean.assign(d, 0.0);
+  cov_.assign(d * d, 0.0);
+  has_model_ = false;
+  cur_.k = 0;
+  cur_.eigval.clear();
+  cur_.eigvec.clear();
+  since_refresh_ = gated_ = relearn_ = 0;
+  has_xbar_ = false;
+  xbar_.assign(d, 0.0);
+  UpdateSd();
+}
+
+// Reads over the detector's own vectors: a state of the same dimensions (a device
+// loaded again) allocates nothing.
+Status PcaDetector::ReadState(StateReader* r) {
+  const size_t d = static_cast<size_t>(d_);
+  uint64_t n = 0, k = 0, since = 0, gated = 0, relearn = 0;
   VIGIL_RETURN_NOT_OK(r->ReadUInt(1, &n));
-  VIGIL_RETURN_NOT_OK(r->ReadDoubles(2, &mean));
-  VIGIL_RETURN_NOT_OK(r->ReadDoubles(3, &cov));
-  VIGIL_RETURN_NOT_OK(r->ReadBool(4, &has_model));
-  if (has_model) {
+  VIGIL_RETURN_NOT_OK(r->ReadDoubles(2, &cur_.mean));
+  VIGIL_RETURN_NOT_OK(r->ReadDoubles(3, &cov_));
+  VIGIL_RETURN_NOT_OK(r->ReadBool(4, &has_model_));
+  if (has_model_) {
     VIGIL_RETURN_NOT_OK(r->ReadUInt(5, &k));
-    VIGIL_RETURN_NOT_OK(r->ReadDoubles(6, &eigval));
-    VIGIL_RETURN_NOT_OK(r->ReadDoubles(7, &eigvec));
+    VIGIL_RETURN_NOT_OK(r->ReadDoubles(6, &cur_.eigval));
+    VIGIL_RETURN_NOT_OK(r->ReadDoubles(7, &cur_.eigvec));
+  } else {
+    cur_.eigval.clear();
+    cur_.eigvec.clear();
   }
   VIGIL_RETURN_NOT_OK(r->ReadUInt(8, &since));
-  VIGIL_RETURN_NOT_OK(r->ReadBool(9, &has_xbar));
-  if (has_xbar) VIGIL_RETURN_NOT_OK(r->ReadDoubles(10, &xbar));
-  uint64_t relearn = 0;
+  VIGIL_RETURN_NOT_OK(r->ReadBool(9, &has_xbar_));
+  if (has_xbar_) {
+    VIGIL_RETURN_NOT_OK(r->ReadDoubles(10, &xbar_));
+  } else {
+    xbar_.assign(d, 0.0);
+  }
   if (r->Has(11)) VIGIL_RETURN_NOT_OK(r->ReadUInt(11, &gated));
   if (r->Has(12)) VIGIL_RETURN_NOT_OK(r->ReadUInt(12, &relearn));
   auto finite = [](const std::vector<double>& v) {
     return std::all_of(v.begin(), v.end(), [](double x) { return std::isfinite(x); });
   };
-  if (mean.size() != d || cov.size() != d * d || xbar.size() != d) {
-    return Status::Corrupt("pca detector state: " + std::to_string(mean.size()) + " means for " +
+  if (cur_.mean.size() != d || cov_.size() != d * d || xbar_.size() != d) {
+    return Status::Corrupt("pca detector state: " + std::to_string(cur_.mean.size()) + " means for " +
                            std::to_string(d) + " dimensions");
   }
-  if (!finite(mean) || !finite(cov) || !finite(xbar)) {
+  if (!finite(cur_.mean) || !finite(cov_) || !finite(xbar_)) {
     return Status::Corrupt("pca detector state: non-finite mean, covariance or smoothed vector");
   }
   for (size_t i = 0; i < d; ++i) {
-    if (cov[i * d + i] < 0) return Status::Corrupt("pca detector state: negative variance");
+    if (cov_[i * d + i] < 0) return Status::Corrupt("pca detector state: negative variance");
   }
-  if (has_model) {
-    if (k < 1 || k > d || eigval.size() != d || eigvec.size() != d * d || !finite(eigvec) ||
-        !std::all_of(eigval.begin(), eigval.end(), [](double v) { return v > 0 && std::isfinite(v); })) {
+  if (has_model_) {
+    if (k < 1 || k > d || cur_.eigval.size() != d || cur_.eigvec.size() != d * d || !finite(cur_.eigvec) ||
+        !std::all_of(cur_.eigval.begin(), cur_.eigval.end(), [](double v) { return v > 0 && std::isfinite(v); })) {
       return Status::Corrupt("pca detector state: inconsistent model");
     }
   }
   const uint64_t holdoff = static_cast<uint64_t>(o_.holdoff);
   // A blob from before the fix above counted warm-up points (< warmup); unused then.
-  if (!has_model) since = 0;
+  if (!has_model_) since = 0;
   if (since > static_cast<uint64_t>(o_.refresh) || gated > holdoff || relearn > holdoff) {
     return Status::Corrupt("pca detector state: counters out of range");
   }
   n_ = n;
-  cur_.mean = std::move(mean);
-  cov_ = std::move(cov);
-  has_model_ = has_model;
   cur_.k = static_cast<int32_t>(k);
-  cur_.eigval = std::move(eigval);
-  cur_.eigvec = std::move(eigvec);
   since_refresh_ = static_cast<uint32_t>(since);
   gated_ = static_cast<uint32_t>(gated);
   relearn_ = static_cast<uint32_t>(relearn);
-  has_xbar_ = has_xbar;
-  xbar_ = std::move(xbar);
   UpdateSd();
   if (has_model_) cur_.DeriveResidual();
   return Status::OK();

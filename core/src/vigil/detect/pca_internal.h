@@ -74,6 +74,8 @@ class PcaDetector final : public Detector {
   void Contributions(const double* x, const PcaModel& m, std::vector<double>* t2, std::vector<double>* spe) const;
   void Learn(const Point& p, double score);
   void Refresh();
+  Status ReadState(StateReader* r);
+  void Reset();  // back to a fresh detector
 
   PcaOptions o_;
   int32_t d_;

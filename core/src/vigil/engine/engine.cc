@@ -50,8 +50,8 @@ std::string DetectorMaskNames(uint32_t mask, const std::vector<std::string>& nam
 namespace internal {
 
 int64_t KeyDetectors::memory_bytes() const {
-  int64_t b = static_cast<int64_t>(detectors.capacity() * sizeof(void*) + calibrators.capacity() * sizeof(Calibrator));
-  for (const auto& d : detectors) b += d ? d->memory_bytes() : 0;
+  int64_t b = static_cast<int64_t>(members.capacity() * sizeof(KeyMember));
+  for (const KeyMember& m : members) b += m.detector ? m.detector->memory_bytes() : 0;
   return b;
 }
 
@@ -121,24 +121,29 @@ DeviceState* EngineImpl::GetDevice(std::string_view device_id, std::string_view 
   return raw;
 }
 
-uint64_t EngineImpl::KeySeed(std::string_view device_id, std::string_view metric, std::string_view member) const {
+// A member's seed is Fnv1a(member, KeyPrefix(device, key)): the hash of
+// "device\0key\0member" from a start derived from the engine seed.
+uint64_t EngineImpl::KeyPrefix(std::string_view device_id, std::string_view key) const {
   uint64_t h = Fnv1a(device_id, options_.seed * 0x9E3779B97F4A7C15ULL + 1469598103934665603ULL);
   h = Fnv1a(std::string_view("\0", 1), h);
-  h = Fnv1a(metric, h);
-  h = Fnv1a(std::string_view("\0", 1), h);
-  return Fnv1a(member, h);
+  h = Fnv1a(key, h);
+  return Fnv1a(std::string_view("\0", 1), h);
+}
+
+Status EngineImpl::InitMember(const Member& m, DetectorContext ctx, uint64_t prefix, KeyMember* out) const {
+  ctx.seed = Fnv1a(m.name, prefix);
+  VIGIL_ASSIGN_OR_RAISE(out->detector, m.factory->Create(ctx));
+  out->calibrator = Calibrator(&m.calibration);
+  return Status::OK();
 }
 
 Status EngineImpl::InitKey(const std::vector<Member>& members, const DetectorContext& base,
                            std::string_view device_id, std::string_view key, KeyDetectors* out) const {
-  out->detectors.clear();
-  out->calibrators.clear();
-  for (const Member& m : members) {
-    DetectorContext ctx = base;
-    ctx.seed = KeySeed(device_id, key, m.name);
-    VIGIL_ASSIGN_OR_RAISE(auto det, m.factory->Create(ctx));
-    out->detectors.push_back(std::move(det));
-    out->calibrators.emplace_back(&m.calibration);
+  const uint64_t prefix = KeyPrefix(device_id, key);
+  out->members.clear();
+  out->members.resize(members.size());
+  for (size_t j = 0; j < members.size(); ++j) {
+    VIGIL_RETURN_NOT_OK(InitMember(members[j], base, prefix, &out->members[j]));
   }
   return Status::OK();
 }

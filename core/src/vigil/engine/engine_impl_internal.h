@@ -32,11 +32,19 @@ class EngineImpl final : public Engine {
     devices_.erase(it);
     return true;
   }
-  void Clear() override { devices_.clear(); }
+  /// Cleared devices are kept (recycled_) until the next LoadAll, Process or Clear:
+  /// LoadAll reuses the objects of the devices it loads (the Spark job clears its
+  /// engine and loads the blob it saved, so every device is there again).
+  void Clear() override {
+    recycled_.clear();
+    recycled_.swap(devices_);
+  }
   int64_t num_devices() const override { return static_cast<int64_t>(devices_.size()); }
   int64_t memory_bytes() const override {
     int64_t b = 0;
-    for (const auto& [id, d] : devices_) b += static_cast<int64_t>(id.capacity() + 32) + d->memory_bytes();
+    for (const DeviceMap* m : {&devices_, &recycled_}) {
+      for (const auto& [id, d] : *m) b += static_cast<int64_t>(id.capacity() + 32) + d->memory_bytes();
+    }
     return b;
   }
   const std::vector<std::string>& detector_names() const override { return names_; }
@@ -47,7 +55,8 @@ class EngineImpl final : public Engine {
 
   static std::string ParamsFingerprint(const Params& p);
   DeviceState* GetDevice(std::string_view device_id, std::string_view device_class);
-  uint64_t KeySeed(std::string_view device_id, std::string_view metric, std::string_view member) const;
+  uint64_t KeyPrefix(std::string_view device_id, std::string_view key) const;
+  Status InitMember(const Member& m, DetectorContext ctx, uint64_t prefix, KeyMember* out) const;
   Status InitKey(const std::vector<Member>& members, const DetectorContext& base, std::string_view device_id,
                  std::string_view key, KeyDetectors* out) const;
   Result<int32_t> Slot(DeviceState* dev, std::string_view device_id, std::string_view metric, size_t position);
@@ -56,9 +65,13 @@ class EngineImpl final : public Engine {
 
   // Device blobs (device_state.cc).
   void WriteDevice(const DeviceState& dev, StateWriter* w) const;
-  Status ReadDevice(std::string_view device_id, StateReader* r, std::unique_ptr<DeviceState>* out) const;
+  // Into `dev`, fresh or recycled: what is kept of a recycled device is overwritten.
+  Status ReadDevice(std::string_view device_id, StateReader* r, DeviceState* dev) const;
   void WriteKey(const std::vector<Member>& members, const KeyDetectors& k, StateWriter* w) const;
-  Status ReadKey(const std::vector<Member>& members, StateReader* r, KeyDetectors* k) const;
+  // `k` holds a detector per member (from InitKey, or recycled for the same key and
+  // class when `recycled`: members the blob lacks are then made fresh again).
+  Status ReadKey(const std::vector<Member>& members, StateReader* r, const DetectorContext& ctx,
+                 std::string_view device_id, std::string_view key, bool recycled, KeyDetectors* k) const;
 
   std::vector<Member> uni_;
   std::vector<Member> multi_;
@@ -66,7 +79,10 @@ class EngineImpl final : public Engine {
   uint32_t onset_only_ = 0;           ///< bits of the members with a refractory period
   std::vector<uint64_t> refractory_;  ///< per member bit
   std::string version_;
-  std::unordered_map<std::string, std::unique_ptr<DeviceState>, StringHash, std::equal_to<>> devices_;
+  using DeviceMap = std::unordered_map<std::string, std::unique_ptr<DeviceState>, StringHash, std::equal_to<>>;
+  DeviceMap devices_;
+  DeviceMap recycled_;                ///< cleared devices, for LoadAll to reuse
+  mutable size_t save_bytes_ = 0;     ///< size of the last SaveAll, to size the next one
 
   // Scratch reused across events.
   std::vector<int32_t> slots_;

@@ -25,10 +25,15 @@ struct Member {
   uint32_t bit;  ///< index in detector_names()
 };
 
+/// \brief One member's detector for one key, and its calibrator.
+struct KeyMember {
+  std::unique_ptr<Detector> detector;  ///< nullptr: does not apply to this key
+  Calibrator calibrator;
+};
+
 /// \brief Detectors of one key, parallel to the members of one kind.
 struct KeyDetectors {
-  std::vector<std::unique_ptr<Detector>> detectors;  ///< nullptr: does not apply to this key
-  std::vector<Calibrator> calibrators;
+  std::vector<KeyMember> members;
   int64_t memory_bytes() const;
 };
 

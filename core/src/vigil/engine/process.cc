@@ -8,6 +8,7 @@
 namespace vigil::internal {
 
 Status EngineImpl::Process(const EventBatch& batch, VerdictBatch* out) {
+  if (!recycled_.empty()) recycled_.clear();  // cleared and not loaded again
   out->Clear();
   out->Reserve(batch.size());
   for (int64_t i = 0; i < batch.size(); ++i) VIGIL_RETURN_NOT_OK(ProcessEvent(batch, i, out));
@@ -45,11 +46,11 @@ Status EngineImpl::ProcessEvent(const EventBatch& batch, int64_t i, VerdictBatch
     double best_w = 0;
     int64_t arg_j = -1;
     for (size_t j = 0; j < J; ++j) {
-      Detector* d = key.detectors[j].get();
+      Detector* d = key.members[j].detector.get();
       if (d == nullptr) continue;
       const double raw = d->ScoreTrusted(p);
       raw_[k * J + j] = raw;
-      const double w = uni_[j].weight * key.calibrators[j].Calibrate(raw);
+      const double w = uni_[j].weight * key.members[j].calibrator.Calibrate(raw);
       keep *= 1.0 - w;
       if (w >= uni_[j].fire) mask |= 1u << uni_[j].bit;
       if (w > best_w) {
@@ -83,11 +84,11 @@ Status EngineImpl::ProcessEvent(const EventBatch& batch, int64_t i, VerdictBatch
     mv_point.values = dev->mv_values;
     mv_raw_.assign(multi_.size(), 0.0);
     for (size_t j = 0; j < multi_.size(); ++j) {
-      Detector* d = dev->multivariate.detectors[j].get();
+      Detector* d = dev->multivariate.members[j].detector.get();
       if (d == nullptr) continue;
       const double raw = d->ScoreTrusted(mv_point);
       mv_raw_[j] = raw;
-      const double w = multi_[j].weight * dev->multivariate.calibrators[j].Calibrate(raw);
+      const double w = multi_[j].weight * dev->multivariate.members[j].calibrator.Calibrate(raw);
       keep *= 1.0 - w;
       if (w >= multi_[j].fire) mask |= 1u << multi_[j].bit;
       if (w > best_mv_w) {
@@ -128,7 +129,7 @@ Status EngineImpl::ProcessEvent(const EventBatch& batch, int64_t i, VerdictBatch
                        (options_.explain == ExplainMode::kAnomalies && anomalous);
   ExplainInput in{score, severity, 0, &names_, {}, kNaN, kNaN, kNaN, {}, {}, {}};
   if (best_mv_j >= 0 && best_mv_w > best_metric_p) {
-    const Detector* d = dev->multivariate.detectors[best_mv_j].get();
+    const Detector* d = dev->multivariate.members[best_mv_j].detector.get();
     by = multi_[best_mv_j].name;
     by_bit = multi_[best_mv_j].bit;
     if (explain || anomalous) d->Explain(mv_point, &ex);
@@ -154,7 +155,7 @@ Status EngineImpl::ProcessEvent(const EventBatch& batch, int64_t i, VerdictBatch
       by = uni_[best_j].name;
       by_bit = uni_[best_j].bit;
       const Point p{ts, {&vals[best_k], 1}};
-      dev->metrics[slots_[best_k]].univariate.detectors[best_j]->Explain(p, &ex);
+      dev->metrics[slots_[best_k]].univariate.members[best_j].detector->Explain(p, &ex);
     }
     if (explain) {
       std::vector<size_t> order;
@@ -212,20 +213,20 @@ Status EngineImpl::ProcessEvent(const EventBatch& batch, int64_t i, VerdictBatch
     MetricState& m = dev->metrics[slots_[k]];
     const Point p{ts, {&vals[k], 1}};
     for (size_t j = 0; j < J; ++j) {
-      Detector* d = m.univariate.detectors[j].get();
+      Detector* d = m.univariate.members[j].detector.get();
       if (d == nullptr) continue;
       d->UpdateTrusted(p);
-      m.univariate.calibrators[j].Observe(raw_[k * J + j]);
+      m.univariate.members[j].calibrator.Observe(raw_[k * J + j]);
     }
     m.last_value = vals[k];
     m.has_value = true;
   }
   if (dev->has_multivariate) {
     for (size_t j = 0; j < multi_.size(); ++j) {
-      Detector* d = dev->multivariate.detectors[j].get();
+      Detector* d = dev->multivariate.members[j].detector.get();
       if (d == nullptr) continue;
       d->UpdateTrusted(mv_point);
-      dev->multivariate.calibrators[j].Observe(mv_raw_[j]);
+      dev->multivariate.members[j].calibrator.Observe(mv_raw_[j]);
     }
   }
   if (onset_only_ != 0) {

@@ -25,7 +25,8 @@ namespace {
 // appearing late (not a pca dimension), flatlines, event-time gaps, repeated and
 // out-of-order timestamps, spikes, level shifts and variance bursts. Events are
 // interleaved in time across devices and cut into batches of varying size.
-std::vector<EventBatch> MakeMixedStream(uint64_t seed, int32_t devices, int64_t n_per_device) {
+// `variant` shifts which class and how many metrics each device id gets.
+std::vector<EventBatch> MakeMixedStream(uint64_t seed, int32_t devices, int64_t n_per_device, int32_t variant = 0) {
   static const char* const kClasses[] = {"pump", "compressor", "hvac", "", "turbine"};
   static const char* const kMetrics[] = {"temperature", "vibration", "pressure", "current", "flow"};
   std::mt19937_64 rng(seed);
@@ -43,8 +44,8 @@ std::vector<EventBatch> MakeMixedStream(uint64_t seed, int32_t devices, int64_t 
     char id[32];
     std::snprintf(id, sizeof(id), "dev-%05d", d);
     dev.id = id;
-    dev.cls = kClasses[d % 5];
-    dev.metrics = 1 + static_cast<int32_t>(d % 5);
+    dev.cls = kClasses[(d + variant) % 5];
+    dev.metrics = 1 + static_cast<int32_t>((d + 2 * variant) % 5);
     dev.step = 500 + 250 * (d % 4);
     dev.ts = 1795428000000LL + static_cast<int64_t>(unif(rng) * 1000);
     for (int32_t m = 0; m < dev.metrics; ++m) {
@@ -249,6 +250,73 @@ TEST_P(StateRoundTripTest, PerDeviceBlobsMatchTheUninterruptedEngine) {
     ExpectSameVerdicts(Rows(v), Rows(w), "batch " + std::to_string(k));
   }
   EXPECT_EQ(restored->SaveAll(), full->SaveAll());
+}
+
+// LoadAll after Clear reuses the cleared devices' objects. Whatever they held --
+// a later state of the same devices, or devices of the same ids with other
+// classes and metrics -- the engine must continue exactly as a fresh one would.
+TEST_P(StateRoundTripTest, ClearThenLoadAllForgetsWhatTheEngineHeld) {
+  const std::vector<EventBatch> batches = MakeMixedStream(31, 15, 500);
+  const std::vector<EventBatch> other = MakeMixedStream(32, 20, 300, /*variant=*/1);
+  const size_t split = batches.size() / 2;
+  VerdictBatch v;
+  ASSERT_OK_AND_ASSIGN(auto source, Engine::Make(Options()));
+  for (size_t k = 0; k < split; ++k) ASSERT_OK(source->Process(batches[k], &v));
+  const std::string blob = source->SaveAll();
+  std::vector<std::string> want;
+  ASSERT_OK_AND_ASSIGN(auto fresh, Engine::Make(Options()));
+  ASSERT_OK(fresh->LoadAll(blob));
+  for (size_t k = split; k < batches.size(); ++k) {
+    ASSERT_OK(fresh->Process(batches[k], &v));
+    for (const std::string& row : Rows(v)) want.push_back(row);
+  }
+  const std::string want_final = fresh->SaveAll();
+
+  ASSERT_OK_AND_ASSIGN(auto ahead, Engine::Make(Options()));  // the same devices, further on
+  for (const EventBatch& b : batches) ASSERT_OK(ahead->Process(b, &v));
+  ASSERT_OK_AND_ASSIGN(auto foreign, Engine::Make(Options()));  // same ids, other classes and metrics
+  for (const EventBatch& b : other) ASSERT_OK(foreign->Process(b, &v));
+  for (auto* e : {ahead.get(), foreign.get()}) {
+    SCOPED_TRACE(e == ahead.get() ? "ahead" : "foreign");
+    e->Clear();
+    EXPECT_EQ(e->num_devices(), 0);
+    ASSERT_OK(e->LoadAll(blob));
+    EXPECT_EQ(e->num_devices(), source->num_devices());
+    ASSERT_EQ(e->SaveAll(), blob);
+    std::vector<std::string> got;
+    for (size_t k = split; k < batches.size(); ++k) {
+      ASSERT_OK(e->Process(batches[k], &v));
+      for (const std::string& row : Rows(v)) got.push_back(row);
+    }
+    ExpectSameVerdicts(want, got, "after the split");
+    EXPECT_EQ(e->SaveAll(), want_final);
+  }
+}
+
+// A member the blob lacks (configured since it was saved) starts fresh, also in a
+// recycled device whose detector of that member had learned.
+TEST(StateRoundTripMembersTest, MembersMissingFromTheBlobStartFresh) {
+  ASSERT_OK_AND_ASSIGN(auto without, EngineOptions::FromYaml(
+      "detectors: {ewma: {}, robust: {}, rules: {limits: {pump: {\"*\": {flatline_readings: 12}}}}, gap: {}}\n"));
+  const EngineOptions with = EngineOptions::FromYamlFile(VIGIL_SOURCE_DIR "/config/detectors.yaml").ValueOrDie();
+  const std::vector<EventBatch> batches = MakeMixedStream(41, 10, 400);
+  const size_t split = batches.size() / 2;
+  VerdictBatch v, w;
+  ASSERT_OK_AND_ASSIGN(auto old, Engine::Make(without));
+  for (size_t k = 0; k < split; ++k) ASSERT_OK(old->Process(batches[k], &v));
+  const std::string blob = old->SaveAll();
+  ASSERT_OK_AND_ASSIGN(auto fresh, Engine::Make(with));
+  ASSERT_OK(fresh->LoadAll(blob));
+  ASSERT_OK_AND_ASSIGN(auto recycled, Engine::Make(with));
+  for (const EventBatch& b : batches) ASSERT_OK(recycled->Process(b, &v));  // cusum and pca warm
+  recycled->Clear();
+  ASSERT_OK(recycled->LoadAll(blob));
+  EXPECT_EQ(recycled->SaveAll(), fresh->SaveAll());
+  for (size_t k = split; k < batches.size(); ++k) {
+    ASSERT_OK(fresh->Process(batches[k], &v));
+    ASSERT_OK(recycled->Process(batches[k], &w));
+    ExpectSameVerdicts(Rows(v), Rows(w), "batch " + std::to_string(k));
+  }
 }
 
 // Values a broken sensor or producer can send (finite, so the decoder accepts them):

@@ -1,6 +1,7 @@
 #include "vigil/state/state.h"
 
 #include <array>
+#include <bit>
 #include <cstring>
 #include <string>
 
@@ -18,16 +19,23 @@ constexpr uint32_t kWireFixed64 = 1;
 constexpr uint32_t kWireBytes = 2;   // varint length + bytes
 constexpr uint32_t kWireObject = 3;  // fixed u32 length + fields
 
-constexpr std::array<uint32_t, 256> MakeCrcTable() {
-  std::array<uint32_t, 256> t{};
+// Slicing-by-8 (Intel's, as zlib's "braided" CRC): eight 256-entry tables, eight
+// bytes per step. Table 0 is the byte-wise table; table k advances an entry of
+// table k-1 by one more zero byte.
+using CrcTables = std::array<std::array<uint32_t, 256>, 8>;
+constexpr CrcTables MakeCrcTables() {
+  CrcTables t{};
   for (uint32_t i = 0; i < 256; ++i) {
     uint32_t c = i;
     for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-    t[i] = c;
+    t[0][i] = c;
+  }
+  for (uint32_t i = 0; i < 256; ++i) {
+    for (size_t k = 1; k < 8; ++k) t[k][i] = (t[k - 1][i] >> 8) ^ t[0][t[k - 1][i] & 0xFF];
   }
   return t;
 }
-constexpr std::array<uint32_t, 256> kCrcTable = MakeCrcTable();
+constexpr CrcTables kCrc = MakeCrcTables();
 
 void PutU32(std::string* s, size_t at, uint32_t v) {
   for (int i = 0; i < 4; ++i) (*s)[at + i] = static_cast<char>((v >> (8 * i)) & 0xFF);
@@ -55,65 +63,127 @@ const char* WireName(uint32_t wire) {
 
 uint32_t Crc32(std::string_view data, uint32_t crc) {
   crc = ~crc;
-  for (unsigned char ch : data) crc = kCrcTable[(crc ^ ch) & 0xFF] ^ (crc >> 8);
+  const auto* p = reinterpret_cast<const unsigned char*>(data.data());
+  size_t n = data.size();
+  if constexpr (std::endian::native == std::endian::little) {
+    for (; n >= 8; n -= 8, p += 8) {
+      uint32_t lo, hi;
+      std::memcpy(&lo, p, 4);
+      std::memcpy(&hi, p + 4, 4);
+      lo ^= crc;
+      crc = kCrc[7][lo & 0xFF] ^ kCrc[6][(lo >> 8) & 0xFF] ^ kCrc[5][(lo >> 16) & 0xFF] ^ kCrc[4][lo >> 24] ^
+            kCrc[3][hi & 0xFF] ^ kCrc[2][(hi >> 8) & 0xFF] ^ kCrc[1][(hi >> 16) & 0xFF] ^ kCrc[0][hi >> 24];
+    }
+  }
+  for (; n > 0; --n, ++p) crc = kCrc[0][(crc ^ *p) & 0xFF] ^ (crc >> 8);
   return ~crc;
 }
 
 // ---- StateWriter ------------------------------------------------------------
+//
+// buf_ holds the header's bytes (filled in by Finish) and then the payload, so
+// that Finish seals the blob in place instead of copying the payload. Each
+// field is composed in a small local buffer and appended once.
 
-StateWriter::StateWriter() { buf_.reserve(256); }
+namespace {
 
-void StateWriter::Varint(uint64_t v) {
+constexpr size_t kMaxVarint = 10;
+
+// Write v as a varint at p; return the bytes written.
+inline size_t PutVarint(char* p, uint64_t v) {
+  size_t n = 0;
   while (v >= 0x80) {
-    buf_.push_back(static_cast<char>((v & 0x7F) | 0x80));
+    p[n++] = static_cast<char>((v & 0x7F) | 0x80);
     v >>= 7;
   }
-  buf_.push_back(static_cast<char>(v));
+  p[n++] = static_cast<char>(v);
+  return n;
+}
+
+inline size_t VarintSize(uint64_t v) {
+  size_t n = 1;
+  while (v >= 0x80) {
+    v >>= 7;
+    ++n;
+  }
+  return n;
+}
+
+inline size_t PutKey(char* p, uint32_t id, uint32_t wire) {
+  return PutVarint(p, (static_cast<uint64_t>(id) << 3) | wire);
+}
+
+}  // namespace
+
+StateWriter::StateWriter() {
+  buf_.reserve(256);
+  buf_.assign(kHeaderBytes, '\0');
+}
+
+void StateWriter::Reserve(size_t payload_bytes) { buf_.reserve(kHeaderBytes + payload_bytes + kCrcBytes); }
+
+size_t StateWriter::size() const { return buf_.size() - kHeaderBytes; }
+
+void StateWriter::Varint(uint64_t v) {
+  char b[kMaxVarint];
+  buf_.append(b, PutVarint(b, v));
 }
 
 void StateWriter::Key(uint32_t id, uint32_t wire) { Varint((static_cast<uint64_t>(id) << 3) | wire); }
 
 void StateWriter::WriteUInt(uint32_t id, uint64_t v) {
-  Key(id, kWireVarint);
-  Varint(v);
+  char b[2 * kMaxVarint];
+  size_t n = PutKey(b, id, kWireVarint);
+  n += PutVarint(b + n, v);
+  buf_.append(b, n);
 }
 
 void StateWriter::WriteInt(uint32_t id, int64_t v) {
-  Key(id, kWireVarint);
-  Varint((static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63));  // zigzag
+  WriteUInt(id, (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63));  // zigzag
 }
 
 void StateWriter::WriteDouble(uint32_t id, double v) {
-  Key(id, kWireFixed64);
-  char b[8];
-  std::memcpy(b, &v, 8);
-  buf_.append(b, 8);
+  char b[kMaxVarint + 8];
+  const size_t n = PutKey(b, id, kWireFixed64);
+  std::memcpy(b + n, &v, 8);
+  buf_.append(b, n + 8);
 }
 
 void StateWriter::WriteString(uint32_t id, std::string_view v) {
-  Key(id, kWireBytes);
-  Varint(v.size());
+  char b[2 * kMaxVarint];
+  size_t n = PutKey(b, id, kWireBytes);
+  n += PutVarint(b + n, v.size());
+  buf_.append(b, n);
   buf_.append(v.data(), v.size());
 }
 
 void StateWriter::WriteDoubles(uint32_t id, std::span<const double> v) {
-  Key(id, kWireBytes);
-  Varint(v.size() * 8);
-  const size_t at = buf_.size();
-  buf_.resize(at + v.size() * 8);
-  if (!v.empty()) std::memcpy(buf_.data() + at, v.data(), v.size() * 8);
+  char b[2 * kMaxVarint];
+  size_t n = PutKey(b, id, kWireBytes);
+  n += PutVarint(b + n, v.size() * 8);
+  buf_.append(b, n);
+  if (!v.empty()) buf_.append(reinterpret_cast<const char*>(v.data()), v.size() * 8);
 }
 
 void StateWriter::WriteUInts(uint32_t id, std::span<const uint64_t> v) {
-  StateWriter tmp;
-  for (uint64_t x : v) tmp.Varint(x);
-  WriteString(id, tmp.buf_);
+  size_t len = 0;
+  for (uint64_t x : v) len += VarintSize(x);
+  char b[2 * kMaxVarint];
+  size_t n = PutKey(b, id, kWireBytes);
+  n += PutVarint(b + n, len);
+  const size_t at = buf_.size();
+  buf_.resize(at + n + len);
+  char* p = buf_.data() + at;
+  std::memcpy(p, b, n);
+  p += n;
+  for (uint64_t x : v) p += PutVarint(p, x);
 }
 
 void StateWriter::BeginObject(uint32_t id) {
-  Key(id, kWireObject);
-  open_.push_back(buf_.size());
-  buf_.append(4, '\0');
+  char b[kMaxVarint + 4] = {};
+  const size_t n = PutKey(b, id, kWireObject);
+  buf_.append(b, n + 4);  // the length, set by EndObject
+  open_.push_back(buf_.size() - 4);
 }
 
 void StateWriter::EndObject() {
@@ -131,26 +201,24 @@ void StateWriter::WriteObjectPayload(uint32_t id, std::string_view payload) {
 }
 
 std::string StateWriter::TakePayload() {
-  std::string out = std::move(buf_);
-  buf_.clear();
+  std::string out = buf_.substr(kHeaderBytes);
+  buf_.assign(kHeaderBytes, '\0');
   open_.clear();
   return out;
 }
 
 std::string StateWriter::Finish() {
-  std::string out;
-  out.reserve(kHeaderBytes + buf_.size() + kCrcBytes);
-  out.append(kMagic, 4);
-  out.push_back(static_cast<char>(kStateFormatVersion & 0xFF));
-  out.push_back(static_cast<char>(kStateFormatVersion >> 8));
-  out.append(2, '\0');  // flags
-  out.append(4, '\0');
-  PutU32(&out, 8, static_cast<uint32_t>(buf_.size()));
-  out += buf_;
-  const uint32_t crc = Crc32(out);
-  out.append(4, '\0');
-  PutU32(&out, out.size() - 4, crc);
-  buf_.clear();
+  const size_t payload = buf_.size() - kHeaderBytes;
+  std::memcpy(buf_.data(), kMagic, 4);
+  buf_[4] = static_cast<char>(kStateFormatVersion & 0xFF);
+  buf_[5] = static_cast<char>(kStateFormatVersion >> 8);
+  buf_[6] = buf_[7] = '\0';  // flags
+  PutU32(&buf_, 8, static_cast<uint32_t>(payload));
+  const uint32_t crc = Crc32(buf_);
+  buf_.append(4, '\0');
+  PutU32(&buf_, buf_.size() - 4, crc);
+  std::string out = std::move(buf_);
+  buf_.assign(kHeaderBytes, '\0');
   open_.clear();
   return out;
 }
@@ -184,6 +252,10 @@ Result<StateReader> StateReader::Open(std::string_view blob) {
 }
 
 Status StateReader::Varint(uint64_t* out) {
+  if (pos_ < data_.size() && static_cast<uint8_t>(data_[pos_]) < 0x80) {  // one byte
+    *out = static_cast<uint8_t>(data_[pos_++]);
+    return Status::OK();
+  }
   uint64_t v = 0;
   for (int shift = 0; shift < 64; shift += 7) {
     if (pos_ >= data_.size()) return Status::Corrupt("state blob truncated inside a varint");
@@ -222,6 +294,15 @@ Status StateReader::SkipValue(uint32_t wire) {
 }
 
 Status StateReader::Seek(uint32_t id, uint32_t wire) {
+  // Fast path: the next field is the one asked for (fields are read in the order
+  // they are written) and its key is one byte.
+  if (pos_ < data_.size()) {
+    const uint8_t b = static_cast<uint8_t>(data_[pos_]);
+    if (b == ((id << 3) | wire) && id < 16) {
+      ++pos_;
+      return Status::OK();
+    }
+  }
   while (pos_ < data_.size()) {
     const size_t start = pos_;
     uint64_t key = 0;
@@ -245,6 +326,10 @@ Status StateReader::Seek(uint32_t id, uint32_t wire) {
 }
 
 bool StateReader::Has(uint32_t id) {
+  if (pos_ < data_.size()) {  // fast path: a one-byte key with this id or a larger one
+    const uint8_t b = static_cast<uint8_t>(data_[pos_]);
+    if (b < 0x80 && (b >> 3) >= id) return (b >> 3) == id;
+  }
   size_t save = pos_;
   while (pos_ < data_.size()) {
     const size_t start = pos_;

@@ -91,6 +91,33 @@ TEST(StateTest, UnknownVersionIsUnsupported) {
 TEST(StateTest, Crc32MatchesZlib) {
   EXPECT_EQ(Crc32("123456789"), 0xCBF43926u);
   EXPECT_EQ(Crc32(""), 0u);
+  EXPECT_EQ(Crc32("The quick brown fox jumps over the lazy dog"), 0x414FA339u);
+}
+
+// The table-driven CRC (eight bytes a step) against the bit-by-bit definition, at
+// every length and alignment around a step, and continued across calls.
+TEST(StateTest, Crc32MatchesTheBitwiseDefinition) {
+  auto bitwise = [](std::string_view s, uint32_t crc) {
+    crc = ~crc;
+    for (unsigned char ch : s) {
+      crc ^= ch;
+      for (int k = 0; k < 8; ++k) crc = (crc & 1) ? 0xEDB88320u ^ (crc >> 1) : crc >> 1;
+    }
+    return ~crc;
+  };
+  std::string data;
+  uint64_t x = 88172645463325252ULL;
+  for (int i = 0; i < 300; ++i) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    data.push_back(static_cast<char>(x & 0xFF));
+  }
+  for (size_t start = 0; start < 9; ++start) {
+    for (size_t len = 0; start + len <= data.size(); len += (len < 40 ? 1 : 37)) {
+      const std::string_view s = std::string_view(data).substr(start, len);
+      ASSERT_EQ(Crc32(s), bitwise(s, 0)) << start << "+" << len;
+      ASSERT_EQ(Crc32(s.substr(len / 3), Crc32(s.substr(0, len / 3))), bitwise(s, 0)) << start << "+" << len;
+    }
+  }
 }
 
 TEST(StateTest, PayloadEmbedding) {
