@@ -3,13 +3,15 @@
     ./vigil stack up kafka
     $VIGIL_HOME/venv/bin/python bench/pipeline/stages.py --topic TOPIC [--max-offsets 500000]
 
-Runs four queries over the same Kafka topic (earliest offsets, availableNow, a fresh
-checkpoint each), each cut one step later than the one before:
+Runs one query per step over the same Kafka topic (earliest offsets, back-to-back batches, a
+fresh checkpoint each), each cut at a different step:
 
   read     Kafka rows, counted in foreachBatch (Spark's Kafka source alone)
   handoff  + mapInArrow with a function that only counts (JVM rows -> Arrow -> Python)
-  route    + the job's route step (C++ decode, split by bucket, IPC packing)
-  full     + watermark, shuffle, applyInPandasWithState detection, unpack in foreachBatch
+  route    + the route step (C++ decode, split by bucket, IPC packing)
+  source   the job's own source instead (C++ read + route in the Python data source), counted
+  full     the whole job minus the sink: source, watermark, shuffle, applyInPandasWithState
+           detection, unpack in foreachBatch (--kafka-source picks the source; default: the job's)
 
 and prints, per query, the wall time of each batch after the first (JVM, JIT and Python
 worker warm-up) with its median. The difference between neighbours is the cost of a step.
@@ -31,7 +33,7 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "infra"))
 sys.path.insert(0, str(REPO / "python" / "jobs"))
 
-STEPS = ("read", "handoff", "route", "full")
+STEPS = ("read", "handoff", "route", "source", "full")
 
 
 def plan(step: str, df, cfg):
@@ -49,6 +51,8 @@ def plan(step: str, df, cfg):
         return df.select(*KAFKA_COLUMNS).mapInArrow(count, PACKED_SCHEMA)
     if step == "route":
         return df.select(*KAFKA_COLUMNS).mapInArrow(route_batches(cfg.num_buckets), PACKED_SCHEMA)
+    if step == "source":
+        return df.select("rows")
     return job.transform(df, cfg, "")
 
 
@@ -63,12 +67,14 @@ def run(spark, step: str, cfg, batches: int) -> list[float]:
             d.count()
         elif step == "full":
             unpack(d.toArrow())
+        elif step == "source":
+            d.selectExpr("sum(rows)").collect()
         else:
             d.selectExpr("sum(rows)").collect()
         times.append(time.monotonic() - t)
 
     q = (plan(step, job.read_kafka(spark, cfg), cfg).writeStream.foreachBatch(sink)
-         .option("checkpointLocation", cfg.checkpoint_location).trigger(availableNow=True).start())
+         .option("checkpointLocation", cfg.checkpoint_location).trigger(processingTime="0 seconds").start())
     while q.isActive and len(times) < batches:
         time.sleep(0.2)
     q.stop()
@@ -82,6 +88,8 @@ def main() -> int:
     p.add_argument("--batches", type=int, default=4, help="batches per query (the first is warm-up)")
     p.add_argument("--buckets", type=int, default=4)
     p.add_argument("--steps", default=",".join(STEPS))
+    p.add_argument("--kafka-source", choices=("vigil", "spark"), default="vigil",
+                   help="the source of the full step (read, handoff and route use Spark's; source the job's)")
     p.add_argument("--kafka-option", action="append", default=[], metavar="KEY=VALUE",
                    help="extra Kafka consumer option (repeatable), as run.py")
     p.add_argument("--spark-conf", action="append", default=[], metavar="KEY=VALUE",
@@ -116,7 +124,9 @@ def main() -> int:
         for step in args.steps.split(","):
             if step not in STEPS:
                 p.error(f"--steps: unknown step {step!r} (one of {', '.join(STEPS)})")
-            cfg = JobConfig.from_dict({**base, "checkpoint_location": f"{tmp}/cp-{step}"})
+            source = {"source": "vigil", "full": args.kafka_source}.get(step, "spark")
+            cfg = JobConfig.from_dict({**base, "checkpoint_location": f"{tmp}/cp-{step}",
+                                       "kafka_source": source})
             times = run(spark, step, cfg, args.batches)
             steady = times[1:] or times
             out[step] = {"batch_s": [round(t, 2) for t in times],

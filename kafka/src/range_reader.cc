@@ -76,7 +76,13 @@ constexpr int64_t kMaxBytes = int64_t{1} << 30;
 class PartitionReaderImpl final : public PartitionReader {
  public:
   PartitionReaderImpl(KafkaHandle rk, std::string topic, int32_t partition)
-      : rk_(std::move(rk)), topic_(std::move(topic)), partition_(partition) {}
+      : rk_(std::move(rk)), queue_(rd_kafka_queue_get_consumer(rk_.get())), topic_(std::move(topic)),
+        partition_(partition) {}
+
+  ~PartitionReaderImpl() override {
+    DropPending();
+    rd_kafka_queue_destroy(queue_);
+  }
 
   Status Seek(int64_t start, int64_t end) override {
     if (start < 0 || end < start) {
@@ -86,17 +92,18 @@ class PartitionReaderImpl final : public PartitionReader {
     // Consecutive ranges continue on the prefetched queue; anything else re-assigns.
     // An empty range reads nothing and keeps the position.
     if (start < end && (!assigned_ || next_ != start)) {
+      DropPending();
       PartitionList list(rd_kafka_topic_partition_list_new(1));
       rd_kafka_topic_partition_list_add(list.get(), topic_.c_str(), partition_)->offset = start;
       rd_kafka_resp_err_t e = rd_kafka_assign(rk_.get(), list.get());
       if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        assigned_ = false;
+        Unassign();
         return Status::IOError(Where() + ": cannot assign at offset " + std::to_string(start) + ": " +
                                rd_kafka_err2str(e));
       }
       assigned_ = true;
     }
-    if (start == end && next_ != start) assigned_ = false;  // the queue is elsewhere now
+    if (start == end && next_ != start) Unassign();  // the queue is elsewhere now
     seeked_ = true;
     next_ = start;
     end_ = end;
@@ -108,26 +115,28 @@ class PartitionReaderImpl final : public PartitionReader {
     MessageColumns out;
     out.value_offsets.push_back(0);
     if (!seeked_) return Status::Invalid(Where() + ": Next() before Seek()");
-    // int32 value offsets: one message (<= message.max.bytes, 1 GB at most) past max_bytes still fits.
+    // int32 value offsets: max_bytes plus one message (<= 1 GB in Kafka) must fit.
     if (max_messages < 1 || max_bytes < 1 || max_bytes > kMaxBytes) {
       return Status::Invalid(Where() + ": Next() needs max_messages >= 1 and 1 <= max_bytes <= " +
                              std::to_string(kMaxBytes));
     }
+    int64_t want = std::min(max_messages, end_ - next_);
+    out.offsets.reserve(want);
+    out.timestamps_ms.reserve(want);
+    out.value_offsets.reserve(want + 1);
+    out.validity.reserve(want / 8 + 1);
+    out.data.reserve(static_cast<size_t>(std::min(max_bytes, want * avg_bytes_) + 4096));
     auto deadline = std::chrono::steady_clock::now() + timeout;
     int64_t bytes = 0;
     bool any_null = false;
     while (next_ < end_ && out.size() < max_messages && bytes < max_bytes) {
-      auto now = std::chrono::steady_clock::now();
-      if (now >= deadline) {
-        return Status::IOError(Where() + ": no message at offset " + std::to_string(next_) + " within " +
-                               std::to_string(timeout.count()) + " ms (range ends at " +
-                               std::to_string(end_) + ")");
+      if (pending_pos_ == pending_.size()) {
+        // Holding messages already, return them rather than wait for more.
+        VIGIL_RETURN_NOT_OK(Refill(deadline, timeout, /*may_wait=*/out.size() == 0));
+        if (pending_.empty() && out.size() > 0) break;
+        continue;
       }
-      // Once data flows each poll returns at once; the cap only bounds an idle wait.
-      int wait_ms = static_cast<int>(std::min<int64_t>(
-          100, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count() + 1));
-      rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_.get(), wait_ms);
-      if (m == nullptr) continue;
+      rd_kafka_message_t* m = pending_[pending_pos_++];
       std::unique_ptr<rd_kafka_message_t, void (*)(rd_kafka_message_t*)> owned(m, rd_kafka_message_destroy);
       if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
         // The log ends at m->offset: the rest of the range is gone or not yet written.
@@ -142,19 +151,20 @@ class PartitionReaderImpl final : public PartitionReader {
                                   " is no longer in Kafka (retention or truncation): data loss: " +
                                   rd_kafka_message_errstr(m));
         }
-        assigned_ = false;  // re-assign on the next Seek
+        Unassign();  // re-assign on the next Seek
         return st;
       }
       if (m->offset < next_) continue;  // a message before the range (cannot happen after assign)
       if (m->offset >= end_) {          // a gap ran to the range's end; keep no stale position
         next_ = end_;
-        assigned_ = false;
+        Unassign();
         break;
       }
       Append(m, &out, &any_null);
       bytes += static_cast<int64_t>(m->len);
       next_ = m->offset + 1;
     }
+    if (out.size() > 0) avg_bytes_ = std::max<int64_t>(1, bytes / out.size());
     if (!any_null) out.validity.clear();
     return out;
   }
@@ -164,6 +174,46 @@ class PartitionReaderImpl final : public PartitionReader {
 
  private:
   std::string Where() const { return "Kafka topic " + topic_ + " partition " + std::to_string(partition_); }
+
+  // Take what the consumer queue holds (up to the range's end) without waiting; if it
+  // holds nothing and `may_wait`, wait for one message, at most until `deadline`.
+  Status Refill(std::chrono::steady_clock::time_point deadline, std::chrono::milliseconds timeout,
+                bool may_wait) {
+    pending_.clear();
+    pending_pos_ = 0;
+    size_t ask = static_cast<size_t>(std::min<int64_t>(kBatch, std::max<int64_t>(1, end_ - next_)));
+    pending_.resize(ask);
+    ssize_t got = rd_kafka_consume_batch_queue(queue_, 0, pending_.data(), ask);
+    if (got < 0) {
+      pending_.clear();
+      return Status::IOError(Where() + ": cannot read the consumer queue: " +
+                             rd_kafka_err2str(rd_kafka_last_error()));
+    }
+    pending_.resize(static_cast<size_t>(got));
+    if (got > 0 || !may_wait) return Status::OK();
+    auto now = std::chrono::steady_clock::now();
+    if (now >= deadline) {
+      return Status::IOError(Where() + ": no message at offset " + std::to_string(next_) + " within " +
+                             std::to_string(timeout.count()) + " ms (range ends at " + std::to_string(end_) + ")");
+    }
+    // Once data flows the queue is rarely empty; the cap only bounds an idle wait.
+    int wait_ms = static_cast<int>(std::min<int64_t>(
+        100, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count() + 1));
+    if (rd_kafka_message_t* m = rd_kafka_consume_queue(queue_, wait_ms)) pending_.push_back(m);
+    return Status::OK();
+  }
+
+  void DropPending() {
+    for (size_t i = pending_pos_; i < pending_.size(); ++i) rd_kafka_message_destroy(pending_[i]);
+    pending_.clear();
+    pending_pos_ = 0;
+  }
+
+  // Forget the queue's position: the next non-empty range re-assigns.
+  void Unassign() {
+    DropPending();
+    assigned_ = false;
+  }
 
   static void Append(const rd_kafka_message_t* m, MessageColumns* out, bool* any_null) {
     int64_t i = out->size();
@@ -181,7 +231,13 @@ class PartitionReaderImpl final : public PartitionReader {
     out->timestamps_ms.push_back(rd_kafka_message_timestamp(m, &type));
   }
 
+  static constexpr int64_t kBatch = 4096;  // messages taken from the queue per call
+
   KafkaHandle rk_;
+  rd_kafka_queue_t* queue_;  // the consumer's queue; released before rk_ closes
+  std::vector<rd_kafka_message_t*> pending_;  // taken from the queue, not yet read
+  size_t pending_pos_ = 0;
+  int64_t avg_bytes_ = 256;  // value size seen last, to reserve buffers
   std::string topic_;
   int32_t partition_;
   bool seeked_ = false;   // a range was set

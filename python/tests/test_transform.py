@@ -43,7 +43,8 @@ def write_kafka_file(path, values: list[bytes], first_offset: int) -> None:
 def run_once(spark, src, checkpoint) -> dict[str, list]:
     cfg = JobConfig.from_dict({"kafka_bootstrap": "unused:9092", "kafka_topic": "t", "s3_bucket": "b",
                                "ddb_table": "tbl", "checkpoint_location": str(checkpoint),
-                               "num_buckets": 4, "allowed_lateness_ms": 60_000})
+                               "num_buckets": 4, "allowed_lateness_ms": 60_000,
+                               "kafka_source": "spark"})  # the test feeds Kafka-shaped rows
     spark.conf.set("spark.sql.streaming.stateStore.providerClass", ROCKSDB_PROVIDER)
     spark.conf.set("spark.sql.shuffle.partitions", "4")
     out: dict[str, list] = {"anomaly": [], "dead": [], "stats": []}

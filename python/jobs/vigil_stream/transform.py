@@ -246,9 +246,13 @@ def route_columns(value: pa.Array, topic: pa.Array, partition: pa.Array, offset:
     starts = np.concatenate([[0], np.flatnonzero(np.diff(sorted_bucket)) + 1]) if n else np.zeros(0, np.int64)
     ends = np.append(starts[1:], n)
     valid_ts = np.where(rejected, np.iinfo(np.int64).min, ts_ms)[order]
-    buckets, max_ts, counts, payloads, no_ts = [], [], [], [], []
+    buckets, max_ts, counts, no_ts = [], [], [], []
     step = _rows_per_chunk(value)
     keys = partition_keys(num_buckets)
+    # Every chunk's IPC stream goes into one buffer, which becomes the payload column's
+    # data as is (no copy per payload).
+    sink = pa.BufferOutputStream()
+    ends_at = [0]
     for b0, b1 in zip(starts.tolist(), ends.tolist()):
         for s0 in range(b0, b1, step):
             e0 = min(b1, s0 + step)
@@ -257,11 +261,15 @@ def route_columns(value: pa.Array, topic: pa.Array, partition: pa.Array, offset:
             no_ts.append(m == np.iinfo(np.int64).min)
             max_ts.append(0 if no_ts[-1] else m * 1000)
             counts.append(e0 - s0)
-            payloads.append(to_ipc(by_bucket.slice(s0, e0 - s0)))
+            with pa.ipc.new_stream(sink, ROUTED_ARROW) as w:
+                w.write(by_bucket.slice(s0, e0 - s0))
+            ends_at.append(sink.tell())
+    payload = pa.Array.from_buffers(pa.binary(), len(counts),
+                                    [None, pa.py_buffer(np.array(ends_at, np.int32)), sink.getvalue()])
     return pa.RecordBatch.from_arrays(
         [pa.array(buckets, pa.int32()),
          pa.array(max_ts, pa.timestamp("us", tz="UTC"), mask=np.array(no_ts, bool)),
-         pa.array(counts, pa.int64()), pa.array(payloads, pa.binary())],
+         pa.array(counts, pa.int64()), payload],
         names=[f.name for f in PACKED_SCHEMA.fields])
 
 

@@ -1,0 +1,129 @@
+"""The C++ Kafka range reader (vigil.KafkaPartitionReader / KafkaOffsetClient) against the real broker.
+
+The streaming job's source (python/jobs/vigil_stream/source.py) plans offset ranges and
+reads them with these; the crash tests in test_pipeline.py depend on a range reading
+exactly the same messages every time.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import vigil
+from vigil import errors
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "python" / "jobs"))
+
+pytestmark = pytest.mark.usefixtures("stack")
+
+N = 1000
+NULLS = {17, 400, 401}   # offsets produced with a null value (Kafka tombstones)
+
+
+@pytest.fixture(scope="module")
+def topic(stack, request):
+    """A 2-partition topic: N messages in partition 0 (value b"m<i>", some null), none in 1."""
+    import uuid
+    from confluent_kafka import Producer
+    from confluent_kafka.admin import AdminClient, NewTopic
+    name = f"vigil-t-src-{uuid.uuid4().hex[:8]}"
+    admin = AdminClient({"bootstrap.servers": stack.kafka.bootstrap})
+    admin.create_topics([NewTopic(name, num_partitions=2, replication_factor=1)])[name].result(30)
+    p = Producer({"bootstrap.servers": stack.kafka.bootstrap, "enable.idempotence": True})
+    for i in range(N):
+        p.produce(name, value=None if i in NULLS else b"m%d" % i, partition=0, timestamp=1_700_000_000_000 + i)
+    assert p.flush(30) == 0
+    yield name
+    admin.delete_topics([name])[name].result(30)
+
+
+def settings(stack):
+    return [("bootstrap.servers", stack.kafka.bootstrap)]
+
+
+def read_all(reader, start, end, max_messages=10_000):
+    reader.seek(start, end)
+    pieces = []
+    while True:
+        data, voff, validity, offsets, ts = reader.next(max_messages, 1 << 20, 10_000)
+        if len(offsets) == 0:
+            return pieces
+        assert len(voff) == len(offsets) + 1 and len(ts) == len(offsets)
+        values = [None if validity is not None and not (validity[i // 8] >> (i % 8)) & 1
+                  else bytes(data[voff[i]:voff[i + 1]]) for i in range(len(offsets))]
+        pieces.append((offsets.tolist(), values, ts.tolist()))
+
+
+def expected(start, end):
+    return [None if i in NULLS else b"m%d" % i for i in range(start, end)]
+
+
+def test_offset_client_lists_partitions_and_watermarks(stack, topic):
+    c = vigil.KafkaOffsetClient(settings(stack))
+    assert c.partitions(topic, 10_000) == [0, 1]
+    low, high = c.watermarks(topic, [0, 1], 10_000)
+    assert (low, high) == ([0, 0], [N, 0])
+    with pytest.raises(errors.VigilNotFound, match="does-not-exist"):
+        c.partitions(f"{topic}-does-not-exist", 10_000)
+
+
+def test_a_range_reads_exactly_its_messages_in_pieces(stack, topic):
+    r = vigil.KafkaPartitionReader(settings(stack), topic, 0)
+    pieces = read_all(r, 100, 450, max_messages=64)
+    assert [len(o) for o, _, _ in pieces] == [64] * 5 + [30]
+    offsets = [o for p in pieces for o in p[0]]
+    values = [v for p in pieces for v in p[1]]
+    stamps = [t for p in pieces for t in p[2]]
+    assert offsets == list(range(100, 450))
+    assert values == expected(100, 450)          # null values stay null
+    assert stamps == [1_700_000_000_000 + i for i in range(100, 450)]
+
+
+def test_consecutive_and_backward_ranges(stack, topic):
+    r = vigil.KafkaPartitionReader(settings(stack), topic, 0)
+    for start, end in [(0, 10), (10, 500), (500, 500), (500, N), (3, 7), (990, N)]:
+        pieces = read_all(r, start, end)
+        assert [o for p in pieces for o in p[0]] == list(range(start, end)), (start, end)
+        assert [v for p in pieces for v in p[1]] == expected(start, end)
+
+
+def test_a_range_past_the_end_of_the_log_times_out_naming_the_offset(stack, topic):
+    r = vigil.KafkaPartitionReader(settings(stack), topic, 0)
+    r.seek(N - 5, N + 5)
+    data, voff, validity, offsets, ts = r.next(100, 1 << 20, 5_000)
+    assert offsets.tolist() == list(range(N - 5, N))
+    with pytest.raises(errors.VigilIOError, match=rf"partition 0: no message at offset {N} within 500 ms"):
+        r.next(100, 1 << 20, 500)
+
+
+def test_an_empty_partition_reads_nothing(stack, topic):
+    r = vigil.KafkaPartitionReader(settings(stack), topic, 1)
+    assert read_all(r, 0, 0) == []
+
+
+def test_bad_settings_name_the_setting(stack):
+    with pytest.raises(errors.VigilInvalid, match="no.such.setting"):
+        vigil.KafkaPartitionReader(settings(stack) + [("no.such.setting", "1")], "t", 0)
+
+
+def test_the_source_routes_a_range_like_the_spark_kafka_path(stack, topic):
+    """source.route_piece on the reader's columns == transform.route_batch on Spark-shaped Kafka rows."""
+    import pyarrow as pa
+    from vigil_stream.source import KafkaRange, route_piece
+    from vigil_stream.transform import route_batch
+    r = vigil.KafkaPartitionReader(settings(stack), topic, 0)
+    r.seek(0, N)
+    data, voff, validity, offsets, ts = r.next(N, 1 << 20, 10_000)
+    ours = route_piece(KafkaRange(topic, 0, 0, N), data, voff, validity, offsets, ts, 4)
+    rows = pa.RecordBatch.from_arrays(
+        [pa.array(expected(0, N), pa.binary()), pa.array([topic] * N), pa.array(np.zeros(N, np.int32)),
+         pa.array(np.arange(N, dtype=np.int64)),
+         pa.array(1_700_000_000_000 + np.arange(N, dtype=np.int64)).cast(pa.timestamp("ms", tz="UTC"))],
+        names=["value", "topic", "partition", "offset", "timestamp"])
+    theirs = route_batch(rows, 4)
+    assert ours.num_rows >= 1
+    assert ours.equals(theirs)
