@@ -126,6 +126,9 @@ def main() -> int:
                    help="extra Kafka consumer option for the job (repeatable), e.g. max.partition.fetch.bytes=8388608")
     p.add_argument("--spark-conf", action="append", default=[], metavar="KEY=VALUE",
                    help="extra Spark setting for the job (repeatable), e.g. spark.eventLog.enabled=true")
+    p.add_argument("--kafka-source", choices=("vigil", "spark"), default=None,
+                   help="the job's Kafka source (default: the job's default); --kafka-option then "
+                        "names librdkafka (vigil) or Java client (spark) settings")
     args = p.parse_args()
     cfg = vconfig.load()
     binary = Path(args.produce) if args.produce else cfg.home / "build" / "bin" / "vigil-produce"
@@ -142,9 +145,11 @@ def main() -> int:
     if args.kafka_option:
         common["kafka_options"] = {**stream.job_config(cfg)["kafka_options"],
                                    **dict(kv.split("=", 1) for kv in args.kafka_option)}
+    if args.kafka_source:
+        common["kafka_source"] = args.kafka_source
     if args.spark_conf:
         common["spark_conf"] = {**stream.job_config(cfg)["spark_conf"], **dict(kv.split("=", 1) for kv in args.spark_conf)}
-    result: dict = {"devices": args.devices, "metrics": args.metrics, "events": args.events,
+    result: dict = {"kafka_source": common.get("kafka_source", "default"), "devices": args.devices, "metrics": args.metrics, "events": args.events,
                     "partitions": args.partitions, "cores": os.cpu_count(),
                     "load_avg_at_start": os.getloadavg()[0]}
 

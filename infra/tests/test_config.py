@@ -118,3 +118,16 @@ def test_spark_kafka_jars_says_how_to_fetch_them(tmp_path):
         vconfig.spark_kafka_jars(tmp_path)
     (tmp_path / "jars" / "spark-kafka.classpath").write_text(f"{jar}\n")
     assert vconfig.spark_kafka_jars(tmp_path) == [str(jar)]
+
+
+def test_kafka_source_is_vigil_or_spark_and_reaches_the_job(tmp_path):
+    from vigil_ops import stream
+    cfg = load(tmp_path)
+    assert cfg.kafka.source == "vigil" and stream.job_config(cfg)["kafka_source"] == "vigil"
+    text = LOCAL.read_text()
+    assert "  source: vigil\n" in text
+    spark = load(tmp_path, path=write(tmp_path, text.replace("  source: vigil\n", "  source: spark\n")))
+    assert stream.job_config(spark)["kafka_source"] == "spark"
+    bad = write(tmp_path, text.replace("  source: vigil\n", "  source: kafka-java\n"))
+    with pytest.raises(vconfig.ConfigError, match=r"test.yaml: kafka.source: must be vigil .* got 'kafka-java'"):
+        load(tmp_path, path=bad)

@@ -73,6 +73,7 @@ class KafkaConfig:
     starting_offsets: str
     max_offsets_per_trigger: int
     security_protocol: str
+    source: str = "vigil"   # the job's Kafka source: vigil (librdkafka) or spark (Spark's)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -366,7 +367,10 @@ def _build(raw: dict, p: Path, environ: Mapping[str, str], home: Path) -> Config
     proto = k.get("security_protocol", str, optional=True, default="PLAINTEXT")
     if proto not in ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"):
         raise k.err("security_protocol", f"must be PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL, got {proto!r}")
-    kafka = KafkaConfig(bootstrap, topic, dlt, starting, _positive(k, "max_offsets_per_trigger"), proto)
+    source = k.get("source", str, optional=True, default="vigil")
+    if source not in ("vigil", "spark"):
+        raise k.err("source", f"must be vigil (the job's own source) or spark (Spark's Kafka source), got {source!r}")
+    kafka = KafkaConfig(bootstrap, topic, dlt, starting, _positive(k, "max_offsets_per_trigger"), proto, source)
     k.done()
 
     sp = _Section(p, raw, "spark")

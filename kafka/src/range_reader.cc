@@ -89,21 +89,23 @@ class PartitionReaderImpl final : public PartitionReader {
       return Status::Invalid(Where() + ": bad range [" + std::to_string(start) + ", " +
                              std::to_string(end) + ")");
     }
-    // Consecutive ranges continue on the prefetched queue; anything else re-assigns.
-    // An empty range reads nothing and keeps the position.
-    if (start < end && (!assigned_ || next_ != start)) {
-      DropPending();
+    // A reader fetches only while it reads a range: Next() drops the assignment at the
+    // range's end, so an idle reader neither fills its queue nor keeps a position that
+    // another worker's reader has since moved past. Keeping it was measured worse: when
+    // librdkafka 2.0's fetcher had stopped on a full queue, the first fetch after a new
+    // assign came ~1 s late; assign-on-seek costs ~10-20 ms.
+    DropPending();
+    if (start < end) {
       PartitionList list(rd_kafka_topic_partition_list_new(1));
       rd_kafka_topic_partition_list_add(list.get(), topic_.c_str(), partition_)->offset = start;
       rd_kafka_resp_err_t e = rd_kafka_assign(rk_.get(), list.get());
       if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        Unassign();
+        Release();
         return Status::IOError(Where() + ": cannot assign at offset " + std::to_string(start) + ": " +
                                rd_kafka_err2str(e));
       }
       assigned_ = true;
     }
-    if (start == end && next_ != start) Unassign();  // the queue is elsewhere now
     seeked_ = true;
     next_ = start;
     end_ = end;
@@ -151,13 +153,13 @@ class PartitionReaderImpl final : public PartitionReader {
                                   " is no longer in Kafka (retention or truncation): data loss: " +
                                   rd_kafka_message_errstr(m));
         }
-        Unassign();  // re-assign on the next Seek
+        Release();  // the next Seek assigns again
         return st;
       }
       if (m->offset < next_) continue;  // a message before the range (cannot happen after assign)
       if (m->offset >= end_) {          // a gap ran to the range's end; keep no stale position
         next_ = end_;
-        Unassign();
+        Release();
         break;
       }
       Append(m, &out, &any_null);
@@ -166,6 +168,7 @@ class PartitionReaderImpl final : public PartitionReader {
     }
     if (out.size() > 0) avg_bytes_ = std::max<int64_t>(1, bytes / out.size());
     if (!any_null) out.validity.clear();
+    if (next_ >= end_) Release();
     return out;
   }
 
@@ -203,16 +206,17 @@ class PartitionReaderImpl final : public PartitionReader {
     return Status::OK();
   }
 
+  // Stop fetching until the next range (see Seek): drop the assignment and what is queued.
+  void Release() {
+    DropPending();
+    if (assigned_) rd_kafka_assign(rk_.get(), nullptr);
+    assigned_ = false;
+  }
+
   void DropPending() {
     for (size_t i = pending_pos_; i < pending_.size(); ++i) rd_kafka_message_destroy(pending_[i]);
     pending_.clear();
     pending_pos_ = 0;
-  }
-
-  // Forget the queue's position: the next non-empty range re-assigns.
-  void Unassign() {
-    DropPending();
-    assigned_ = false;
   }
 
   static void Append(const rd_kafka_message_t* m, MessageColumns* out, bool* any_null) {
@@ -241,7 +245,7 @@ class PartitionReaderImpl final : public PartitionReader {
   std::string topic_;
   int32_t partition_;
   bool seeked_ = false;   // a range was set
-  bool assigned_ = false; // the consumer's queue continues at next_
+  bool assigned_ = false; // the partition is assigned (fetching) from the last Seek
   int64_t next_ = 0;
   int64_t end_ = 0;
 };

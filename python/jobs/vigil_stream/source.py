@@ -189,7 +189,7 @@ class KafkaRangeSource(DataSource):
 
 
 # One librdkafka consumer per (settings, topic, partition) in each Python worker
-# (workers are reused): consecutive batches continue on its prefetched messages.
+# (workers are reused): a batch's read skips the consumer's set-up (connection, metadata).
 _READERS: dict = {}
 
 

@@ -44,9 +44,9 @@ struct MessageColumns {
 
 /// Reads [start, end) ranges of one topic partition, in offset order.
 ///
-/// A reader keeps its connection and its prefetched messages between ranges: when
-/// the next Seek() starts where the last range ended (consecutive micro-batches),
-/// reading continues from what librdkafka has already fetched. A message missing
+/// A reader keeps its connection between ranges but fetches only while it reads
+/// one: Seek() assigns the start offset, and the end of the range drops the
+/// assignment and what is queued (kafka/README.md says why). A message missing
 /// from the log inside the range (compaction, transaction markers) is skipped; a
 /// range that starts before the partition's first retained offset fails (data loss).
 class PartitionReader {
