@@ -26,8 +26,15 @@ const Settings& DefaultSettings() {
       {"enable.partition.eof", "true"},
       // A long poll on the broker ends as soon as data arrives; bound the wait anyway.
       {"fetch.wait.max.ms", "100"},
-      // Prefetch: enough for a micro-batch's range without holding 64 MB per reader.
-      {"queued.max.messages.kbytes", "32768"},
+      // Prefetch thresholds. Once the queue holds queued.min.messages or
+      // queued.max.messages.kbytes, librdkafka 2.0 stops fetching for a fixed 1 s (made
+      // configurable only in 2.1, fetch.queue.backoff.ms): with its defaults (100,000
+      // messages, 64 MB) a 250,000-event range stalled ~1 s mid-read (debug=fetch: "not
+      // fetchable: queued.min.messages exceeded"). Set so that the queue is past them only
+      // when it holds more than a second of the task's work. A reader fetches only while
+      // it reads a range, so this bounds one running task's buffer.
+      {"queued.min.messages", "1000000"},
+      {"queued.max.messages.kbytes", "131072"},
   };
   return kDefaults;
 }

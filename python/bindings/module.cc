@@ -244,6 +244,9 @@ NB_MODULE(_core, m) {
   using vigil::py::PyEngine;
   using vigil::py::Router;
   m.doc() = "Vigil's C++ core: event decoding, bucket routing and the detection engine.";
+  // The job keeps a Router, Engine and Kafka reader per Python worker in module-level
+  // caches until the interpreter exits, which nanobind would report as leaks at exit.
+  nb::set_leak_warnings(false);
 
   nb::register_exception_translator([](const std::exception_ptr& p, void*) {
     try {

@@ -62,6 +62,8 @@ struct VerdictBatch {
   int64_t size() const { return static_cast<int64_t>(score.size()); }
   void Clear();
   void Reserve(int64_t n);
+  /// \brief n rows of defaults (empty strings), for writing by position.
+  void Resize(int64_t n);
 };
 
 /// \brief Per-key detector state and the verdict loop. Not thread-safe: use one
@@ -72,7 +74,9 @@ class Engine {
 
   static Result<std::unique_ptr<Engine>> Make(const EngineOptions& options);
 
-  /// \brief Score, then learn, every event of `batch` in order; `out` is cleared first.
+  /// \brief Score, then learn, every event of `batch` in order; `out` is replaced, one
+  /// verdict per event at its position. Devices are independent, so each device's events
+  /// are taken in batch order, device by device (the same verdicts as strict order).
   virtual Status Process(const EventBatch& batch, VerdictBatch* out) = 0;
 
   /// \brief State of one device as a blob (NotFound if unknown).

@@ -24,6 +24,19 @@ void VerdictBatch::Clear() {
   explanation_json.clear();
 }
 
+void VerdictBatch::Resize(int64_t n) {
+  index.resize(n);
+  score.resize(n);
+  severity.resize(n);
+  is_anomaly.resize(n);
+  detector_mask.resize(n);
+  top_metric.assign(n, std::string());
+  observed.resize(n);
+  expected_lo.resize(n);
+  expected_hi.resize(n);
+  explanation_json.assign(n, std::string());
+}
+
 void VerdictBatch::Reserve(int64_t n) {
   index.reserve(n);
   score.reserve(n);

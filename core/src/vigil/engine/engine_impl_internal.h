@@ -61,7 +61,7 @@ class EngineImpl final : public Engine {
                  std::string_view key, KeyDetectors* out) const;
   Result<int32_t> Slot(DeviceState* dev, std::string_view device_id, std::string_view metric, size_t position);
   Status InitMultivariate(DeviceState* dev, std::string_view device_id);
-  Status ProcessEvent(const EventBatch& batch, int64_t i, VerdictBatch* out);
+  Status ProcessEvent(const EventBatch& batch, int64_t i, DeviceState* dev, VerdictBatch* out);
 
   // Device blobs (device_state.cc).
   void WriteDevice(const DeviceState& dev, StateWriter* w) const;
@@ -90,6 +90,12 @@ class EngineImpl final : public Engine {
   std::vector<double> metric_p_;  // per metric of the event
   std::vector<double> weighted_;
   std::vector<double> mv_raw_;
+  // Process's grouping of a batch by device (process.cc).
+  uint64_t batch_generation_ = 0;
+  std::vector<DeviceState*> event_dev_;
+  std::vector<uint32_t> event_group_;
+  std::vector<uint32_t> group_start_;
+  std::vector<uint32_t> event_order_;
 };
 
 }  // namespace vigil::internal

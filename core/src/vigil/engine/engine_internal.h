@@ -63,6 +63,9 @@ struct DeviceState {
   std::vector<int32_t> mv_slots;            ///< metric slot of each dimension
   std::vector<double> mv_values;
   KeyDetectors multivariate;
+  // Process's scratch, never saved: the batch that last saw the device, its group there.
+  uint64_t batch_generation = 0;
+  uint32_t batch_group = 0;
 
   int64_t memory_bytes() const;
 };

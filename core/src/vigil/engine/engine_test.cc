@@ -145,6 +145,42 @@ TEST(EngineTest, SaveLoadMidStreamGivesIdenticalVerdicts) {
   EXPECT_EQ(a->SaveAll(), b->SaveAll());
 }
 
+// Process takes a batch device by device; the reference is strict batch order, one
+// event per call. Every verdict column, at every position, and the state must match.
+TEST(EngineTest, DeviceByDeviceEqualsStrictBatchOrder) {
+  EventBatch batch = testing::MakeFleetBatch(/*devices=*/30, /*n=*/400, /*metrics=*/3, /*seed=*/7);
+  ASSERT_OK_AND_ASSIGN(auto grouped, Engine::Make(EngineOptions::Defaults()));
+  ASSERT_OK_AND_ASSIGN(auto strict, Engine::Make(EngineOptions::Defaults()));
+  VerdictBatch all, one;
+  ASSERT_OK(grouped->Process(batch, &all));
+  ASSERT_EQ(all.size(), batch.size());
+  int64_t anomalies = 0;
+  for (int64_t i = 0; i < batch.size(); ++i) {
+    ASSERT_OK(strict->Process(Slice(batch, i, i + 1), &one));
+    ASSERT_EQ(one.size(), 1);
+    ASSERT_EQ(all.index[i], one.index[0]) << i;
+    ASSERT_EQ(all.score[i], one.score[0]) << i;
+    ASSERT_EQ(all.severity[i], one.severity[0]) << i;
+    ASSERT_EQ(all.is_anomaly[i], one.is_anomaly[0]) << i;
+    ASSERT_EQ(all.detector_mask[i], one.detector_mask[0]) << i;
+    ASSERT_EQ(all.top_metric[i], one.top_metric[0]) << i;
+    ASSERT_EQ(all.explanation_json[i], one.explanation_json[0]) << i;
+    ASSERT_TRUE(all.observed[i] == one.observed[0] || (std::isnan(all.observed[i]) && std::isnan(one.observed[0])));
+    anomalies += all.is_anomaly[i];
+  }
+  EXPECT_GT(anomalies, 0);
+  EXPECT_EQ(grouped->SaveAll(), strict->SaveAll());
+  // A second batch over the same devices continues where each left off.
+  EventBatch more = testing::MakeFleetBatch(30, 50, 3, 8);
+  VerdictBatch a, b;
+  ASSERT_OK(grouped->Process(more, &a));
+  for (int64_t i = 0; i < more.size(); ++i) {
+    ASSERT_OK(strict->Process(Slice(more, i, i + 1), &one));
+    ASSERT_EQ(a.score[i], one.score[0]) << i;
+  }
+  EXPECT_EQ(grouped->SaveAll(), strict->SaveAll());
+}
+
 TEST(EngineTest, CorruptStateIsRejectedAndLeavesTheEngineUnchanged) {
   EventBatch batch = testing::MakeFleetBatch(3, 200, 2, 1);
   ASSERT_OK_AND_ASSIGN(auto a, Engine::Make(EngineOptions::Defaults()));
