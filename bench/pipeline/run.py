@@ -4,7 +4,8 @@
     $VIGIL_HOME/venv/bin/python bench/pipeline/run.py [--devices 10000] [--events 1000000]
 
 1. throughput: vigil-produce writes --events events of --devices devices into a fresh
-   topic; Kafka's ConsumerPerformance reads them (--repeats times, median); then the job
+   topic; Kafka's ConsumerPerformance reads them --repeats times before the job and
+   --repeats times after it (the ratio uses the median of all); the job
    (spark-submit, the same launcher as `./vigil stream start`) reads them from the
    beginning. Sustained events/s = events / (end of the last batch - start of the first
    batch), also without batch 0 (JVM and Python worker warm-up).
@@ -181,14 +182,19 @@ def throughput(cfg, args, binary, out, run_id, common, result) -> None:
                  "--events", str(args.events), "--rate", "0", "--seed", "1")
     n = st["delivered"]
     result["avg_event_bytes"] = round(st["delivered_bytes"] / n, 1)
-    kafka = [consumer_perf(cfg, topic, n) for _ in range(args.repeats)]
-    result["consumer_perf_events_per_s"] = kafka
+    # ConsumerPerformance runs before and after the job: this machine's speed drifts by
+    # tens of percent within minutes, and the baseline should see the same drift.
+    before = [consumer_perf(cfg, topic, n) for _ in range(args.repeats)]
     rec, progress = run_job(cfg, f"bench-tput-{run_id}", out, {**common, "kafka_topic": topic,
                             "max_offsets_per_trigger": args.max_offsets, "trigger_interval_ms": 0})
     try:
         batches = wait_consumed(rec, progress, n, 3600, cfg.home / f"bench-tput-{run_id}" / "log")
     finally:
         process.stop(rec, 30)
+    after = [consumer_perf(cfg, topic, n) for _ in range(args.repeats)]
+    kafka = before + after
+    result["consumer_perf_events_per_s"] = kafka
+    result["consumer_perf_before_after_median"] = [statistics.median(before), statistics.median(after)]
     first_start = batches[0]["time_ms"] - batches[0]["batch_ms"]
     wall_s = (batches[-1]["time_ms"] - first_start) / 1000
     steady = batches[1:] or batches

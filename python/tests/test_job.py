@@ -29,6 +29,9 @@ def test_local_checkpoints_use_the_filesystem_manager(location, local):
 def test_spark_conf_overrides_the_defaults():
     conf = session_conf(cfg("/tmp/cp", spark_conf={KEY: "x.Y", "spark.a": 1}))
     assert conf[KEY] == "x.Y" and conf["spark.a"] == "1"
+    assert conf["spark.shuffle.compress"] == "false"   # the chunks are compressed already
+    conf = session_conf(cfg("/tmp/cp", spark_conf={"spark.shuffle.compress": "true"}))
+    assert conf["spark.shuffle.compress"] == "true"
 
 
 def test_kafka_options_are_prefixed_and_override_the_defaults():

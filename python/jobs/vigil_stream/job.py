@@ -46,6 +46,10 @@ def session_conf(cfg: JobConfig) -> dict[str, str]:
         "spark.sql.execution.arrow.maxRecordsPerBatch": "100000",
         "spark.python.worker.reuse": "true",
         "spark.ui.showConsoleProgress": "false",
+        # The only shuffled rows are routed chunks whose payloads are LZ4-compressed Arrow
+        # IPC already (transform.route_columns): compressing them again is CPU for nothing
+        # (bench/RESULTS.md, "Pipeline": +3-4% events/s in two alternating pairs).
+        "spark.shuffle.compress": "false",
     }
     if is_local_path(cfg.checkpoint_location):
         # Without Hadoop's native library, the local FileContext resolves links by
