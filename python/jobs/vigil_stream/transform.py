@@ -9,7 +9,7 @@ event (PySpark's stateful APIs convert every row to pandas and back).
    values and finds each event's bucket (hash of device_id mod num_buckets;
    rejects go to bucket offset mod num_buckets so they spread) and event time
    (null for rejects). The batch is split by bucket and each part is written as
-   Arrow IPC streams: the output is one row per chunk of a bucket's events,
+   Arrow IPC streams with LZ4-compressed bodies: the output is one row per chunk of a bucket's events,
    (bucket, max event time of its valid events, rows, payload), where the
    `bucket` column holds the bucket's partition key (`partition_keys`), so that
    Spark's hash shuffle sends each bucket to its own partition and task. The max event
