@@ -61,7 +61,6 @@ struct VerdictBatch {
 
   int64_t size() const { return static_cast<int64_t>(score.size()); }
   void Clear();
-  void Reserve(int64_t n);
   /// \brief n rows of defaults (empty strings), for writing by position.
   void Resize(int64_t n);
 };

@@ -37,19 +37,6 @@ void VerdictBatch::Resize(int64_t n) {
   explanation_json.assign(n, std::string());
 }
 
-void VerdictBatch::Reserve(int64_t n) {
-  index.reserve(n);
-  score.reserve(n);
-  severity.reserve(n);
-  is_anomaly.reserve(n);
-  detector_mask.reserve(n);
-  top_metric.reserve(n);
-  observed.reserve(n);
-  expected_lo.reserve(n);
-  expected_hi.reserve(n);
-  explanation_json.reserve(n);
-}
-
 std::string DetectorMaskNames(uint32_t mask, const std::vector<std::string>& names) {
   std::string out;
   for (size_t j = 0; j < names.size() && j < 32; ++j) {
