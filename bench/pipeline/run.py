@@ -75,11 +75,13 @@ def consumer_perf(cfg, topic: str, messages: int) -> float:
     return float(fields[5])  # nMsg.sec
 
 
-def run_job(cfg, name: str, out: Path, overrides: dict) -> tuple:
+def run_job(cfg, name: str, out: Path, overrides: dict, java_options: str = "") -> tuple:
     progress = out / f"{name}-progress.jsonl"
     ov = {"progress_file": str(progress), "checkpoint_location": str(out / f"{name}-checkpoint"),
           "dlq_topic": None, **overrides}
-    rec = stream.start(cfg, overrides=ov, name=name, wait_s=600, env={"VIGIL_FAULT": ""})
+    # SPARK_SUBMIT_OPTS reaches the job's JVM (in local mode the driver runs the tasks too).
+    rec = stream.start(cfg, overrides=ov, name=name, wait_s=600,
+                       env={"VIGIL_FAULT": "", "SPARK_SUBMIT_OPTS": java_options})
     return rec, progress
 
 
@@ -127,6 +129,9 @@ def main() -> int:
                    help="extra Kafka consumer option for the job (repeatable), e.g. max.partition.fetch.bytes=8388608")
     p.add_argument("--spark-conf", action="append", default=[], metavar="KEY=VALUE",
                    help="extra Spark setting for the job (repeatable), e.g. spark.eventLog.enabled=true")
+    p.add_argument("--job-java-options", default="", metavar="OPTS",
+                   help="extra JVM options for the job's JVM only (not ConsumerPerformance's), "
+                        "e.g. -XX:TieredStopAtLevel=1")
     p.add_argument("--kafka-source", choices=("vigil", "spark"), default=None,
                    help="the job's Kafka source (default: the job's default); --kafka-option then "
                         "names librdkafka (vigil) or Java client (spark) settings")
@@ -186,7 +191,8 @@ def throughput(cfg, args, binary, out, run_id, common, result) -> None:
     # tens of percent within minutes, and the baseline should see the same drift.
     before = [consumer_perf(cfg, topic, n) for _ in range(args.repeats)]
     rec, progress = run_job(cfg, f"bench-tput-{run_id}", out, {**common, "kafka_topic": topic,
-                            "max_offsets_per_trigger": args.max_offsets, "trigger_interval_ms": 0})
+                            "max_offsets_per_trigger": args.max_offsets, "trigger_interval_ms": 0},
+                            args.job_java_options)
     try:
         batches = wait_consumed(rec, progress, n, 3600, cfg.home / f"bench-tput-{run_id}" / "log")
     finally:
@@ -216,7 +222,8 @@ def latency(cfg, args, binary, out, run_id, common, bucket, result) -> None:
     name = f"bench-lat-{run_id}"
     rec, progress = run_job(cfg, name, out, {**common, "kafka_topic": ltopic, "trigger_interval_ms": 0,
                                              "starting_offsets": "earliest",
-                                             "max_offsets_per_trigger": args.max_offsets})
+                                             "max_offsets_per_trigger": args.max_offsets},
+                            args.job_java_options)
     try:
         measured_from_ms = int(time.time() * 1000) + args.latency_warmup_seconds * 1000
         lst = produce(cfg, binary, ltopic, out, "--devices", str(args.latency_devices), "--metrics",

@@ -17,8 +17,10 @@
 #include <nanobind/stl/optional.h>
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/string_view.h>
+#include <nanobind/stl/tuple.h>
 #include <nanobind/stl/vector.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -142,6 +144,53 @@ class PyEngine {
   // anomalies (with their input index), the rejects, and counts; state stays in the engine.
   nb::dict Process(const Bytes& data, const Offsets32& offsets, const std::optional<Bytes>& validity) {
     BinaryColumn col = ViewColumn(data, offsets, validity);
+    {
+      nb::gil_scoped_release release;
+      Check(decoder_->Decode(col.data, col.offsets, col.n, &batch_, &rejects_, col.validity));
+    }
+    return ScoreDecoded();
+  }
+
+  // As Process, on the values of several binary columns (chunks: (data, offsets, validity)
+  // tuples, their values numbered one after the other) taken in `order`: event k is value
+  // order[k]. Saves gathering the bytes into one sorted column first.
+  nb::dict ProcessOrdered(const std::vector<std::tuple<Bytes, Offsets32, std::optional<Bytes>>>& chunks,
+                          const nb::ndarray<const int64_t, nb::ndim<1>, nb::c_contig, nb::device::cpu>& order) {
+    std::vector<BinaryColumn> cols;
+    std::vector<int64_t> first{0};
+    for (const auto& [data, offsets, validity] : chunks) {
+      cols.push_back(ViewColumn(data, offsets, validity));
+      first.push_back(first.back() + cols.back().n);
+    }
+    const int64_t n = static_cast<int64_t>(order.shape(0));
+    const int64_t* ord = order.data();
+    {
+      nb::gil_scoped_release release;
+      refs_.resize(n);
+      for (int64_t k = 0; k < n; ++k) {
+        const int64_t i = ord[k];
+        if (i < 0 || i >= first.back()) {
+          throw StatusError{Status::Invalid("order[" + std::to_string(k) + "] = " + std::to_string(i) +
+                                            " is outside the " + std::to_string(first.back()) + " values")};
+        }
+        const size_t c = static_cast<size_t>(std::upper_bound(first.begin(), first.end(), i) - first.begin() - 1);
+        const BinaryColumn& col = cols[c];
+        const int64_t j = i - first[c];
+        if (col.validity != nullptr && !((col.validity[j >> 3] >> (j & 7)) & 1)) {
+          refs_[k] = {nullptr, 0, 0};
+          continue;
+        }
+        const int32_t b = col.offsets[j], e = col.offsets[j + 1], end = col.offsets[col.n];
+        refs_[k] = {col.data + b, static_cast<size_t>(e - b), static_cast<size_t>(end - b)};
+      }
+      Check(decoder_->DecodeRefs(refs_.data(), n, &batch_, &rejects_));
+    }
+    return ScoreDecoded();
+  }
+
+ private:
+  // Score and learn batch_ (decoded); export the anomalies and rejects_.
+  nb::dict ScoreDecoded() {
     std::vector<uint32_t> a_index;
     std::vector<double> a_score, a_value, a_lo, a_hi;
     std::vector<int16_t> a_severity;
@@ -152,7 +201,6 @@ class PyEngine {
     std::vector<std::string> r_detail;
     {
       nb::gil_scoped_release release;
-      Check(decoder_->Decode(col.data, col.offsets, col.n, &batch_, &rejects_, col.validity));
       Check(engine_->Process(batch_, &verdicts_));
       const std::string& version = engine_->detector_version();
       for (int64_t i = 0; i < verdicts_.size(); ++i) {
@@ -199,6 +247,7 @@ class PyEngine {
     return out;
   }
 
+ public:
   nb::bytes SaveAll() const {
     std::string blob = engine_->SaveAll();
     return nb::bytes(blob.data(), blob.size());
@@ -219,6 +268,7 @@ class PyEngine {
   std::unique_ptr<Decoder> decoder_;
   EventBatch batch_;
   std::vector<Reject> rejects_;
+  std::vector<ValueRef> refs_;
   VerdictBatch verdicts_;
 };
 
@@ -282,6 +332,9 @@ NB_MODULE(_core, m) {
            }, "config_yaml"_a = "", "max_payload_bytes"_a = vigil::DecoderOptions::Defaults().max_payload_bytes)
       .def("process", &PyEngine::Process, "data"_a, "offsets"_a, "validity"_a = nb::none(),
            "Decode, score and learn values in order; return anomalies, rejects and counts.")
+      .def("process_ordered", &PyEngine::ProcessOrdered, "chunks"_a, "order"_a,
+           "As process(), on the values of several binary columns ((data, offsets, validity) "
+           "tuples, numbered one after the other) taken in `order` (int64): event k is value order[k].")
       .def("save_all", &PyEngine::SaveAll, "Return every device's state as one blob.")
       .def("load_all", &PyEngine::LoadAll, "blob"_a, "Add the devices of a save_all() blob.")
       .def("clear", &PyEngine::Clear, "Forget every device.")

@@ -20,7 +20,8 @@ event (PySpark's stateful APIs convert every row to pandas and back).
    store): per bucket and micro-batch, the chunks are unpacked and concatenated;
    rows older than the watermark are late; the rest are ordered by (event time,
    Kafka partition, offset), an order that does not depend on the order the
-   shuffle delivers chunks, and handed to one C++ Engine.process call between
+   shuffle delivers chunks, and handed to one C++ Engine.process_ordered call (it
+   reads the values where they lie, in that order) between
    load_all(state) and save_all(). The output is anomalies, dead letters (rejects
    and late events, raw bytes kept) and one stats row per bucket, packed again
    as IPC payloads of at most ~CHUNK_BYTES; `unpack` restores the table in foreachBatch.
@@ -325,8 +326,9 @@ def detect_rows(bucket: int, rows: pa.Table, state_blob: Optional[bytes], waterm
     part = rows["kafka_partition"].to_numpy(zero_copy_only=False)
     koff = rows["kafka_offset"].to_numpy(zero_copy_only=False)
     order = live[np.lexsort((koff[live], part[live], ev_ms[live]))]
-    ordered = rows["value"].take(pa.array(order))
-    out = engine.process(*binary_buffers(ordered))
+    # The C++ call reads the values in `order` where they lie (one chunk per routed payload):
+    # a take of the ~60 MB value column was ~20% of this step (py-spy, bench/RESULTS.md).
+    out = engine.process_ordered([binary_buffers(c) for c in rows["value"].chunks], order.astype(np.int64))
     frames = []
 
     meta = {k: rows[k] for k in ("kafka_topic", "kafka_partition", "kafka_offset", "kafka_timestamp_ms")}

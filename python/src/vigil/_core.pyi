@@ -1,6 +1,6 @@
 """Type stubs of the compiled binding vigil._core."""
 
-from typing import Optional, TypedDict
+from typing import Optional, Sequence, TypedDict
 
 import numpy as np
 import numpy.typing as npt
@@ -43,6 +43,11 @@ class Engine:
         data: npt.NDArray[np.uint8],
         offsets: npt.NDArray[np.int32],
         validity: Optional[npt.NDArray[np.uint8]] = None,
+    ) -> ProcessResult: ...
+    def process_ordered(
+        self,
+        chunks: Sequence[tuple[npt.NDArray[np.uint8], npt.NDArray[np.int32], Optional[npt.NDArray[np.uint8]]]],
+        order: npt.NDArray[np.int64],
     ) -> ProcessResult: ...
     def save_all(self) -> bytes: ...
     def load_all(self, blob: bytes) -> None: ...

@@ -42,6 +42,15 @@ struct DecoderOptions {
   Status Validate() const;
 };
 
+/// \brief One value to decode, anywhere in memory: `size` bytes at `data`, and `readable`
+/// (>= size) bytes from `data` that may be read (the rest of its buffer: the decoder may
+/// look past the value, never write). `data == nullptr` is a null value (a kNullInput reject).
+struct ValueRef {
+  const uint8_t* data;
+  size_t size;
+  size_t readable;
+};
+
 /// \brief Decodes JSON events: a fast path for the usual events, simdjson On-Demand for the
 /// rest (and for every reject); parsers are reused. Not thread-safe.
 class Decoder {
@@ -62,6 +71,11 @@ class Decoder {
   virtual Status Decode(const uint8_t* data, const int64_t* offsets, int64_t n,
                         EventBatch* out_valid, std::vector<Reject>* out_rejects,
                         const uint8_t* validity = nullptr) = 0;
+  /// \brief Decode values[k] as event k (source_index k), in the order given: a caller
+  /// that wants its values in another order (or from several buffers) passes references
+  /// instead of gathering the bytes first.
+  virtual Status DecodeRefs(const ValueRef* values, int64_t n, EventBatch* out_valid,
+                            std::vector<Reject>* out_rejects) = 0;
   /// \brief Decode newline-delimited JSON; blank lines are skipped, index = line number (0-based).
   virtual Status DecodeLines(std::string_view text, EventBatch* out_valid,
                              std::vector<Reject>* out_rejects) = 0;

@@ -71,6 +71,29 @@ class DecoderImpl final : public Decoder {
     return DecodeImpl(data, offsets, n, out, rejects, validity);
   }
 
+  Status DecodeRefs(const ValueRef* values, int64_t n, EventBatch* out, std::vector<Reject>* rejects) override {
+    if (n < 0) return Status::Invalid("DecodeRefs: negative event count");
+    if (n > 0 && values == nullptr) return Status::Invalid("DecodeRefs: values is null");
+    if (n > static_cast<int64_t>(UINT32_MAX)) return Status::Invalid("DecodeRefs: more than 2^32 events");
+    for (int64_t k = 0; k < n; ++k) {
+      if (values[k].data != nullptr && values[k].readable < values[k].size) {
+        return Status::Invalid("DecodeRefs: value " + std::to_string(k) + " has readable < size");
+      }
+    }
+    Begin(out, rejects);
+    for (int64_t k = 0; k < n; ++k) {
+      const uint32_t index = static_cast<uint32_t>(k);
+      const ValueRef& v = values[k];
+      if (v.data == nullptr) {
+        rejects->push_back({index, RejectReason::kNullInput, "null value"});
+        continue;
+      }
+      DecodeValue(reinterpret_cast<const char*>(v.data), v.size, v.readable, index, rejects);
+    }
+    *out = builder_.Finish();
+    return Status::OK();
+  }
+
   Status DecodeLines(std::string_view text, EventBatch* out, std::vector<Reject>* rejects) override {
     Begin(out, rejects);
     const char* base = text.data();

@@ -162,6 +162,54 @@ TEST(DecoderTest, NullsAndInt64Offsets) {
   EXPECT_EQ(rejects[0].reason, RejectReason::kNullInput);
 }
 
+TEST(DecoderTest, DecodeRefsEqualsDecodingTheGatheredValues) {
+  // Two buffers, values taken out of order, a null and a reject among them: event k is
+  // refs[k], exactly as if the values had been copied into one buffer in that order.
+  std::vector<std::string> a, b;
+  for (int i = 0; i < 40; ++i) {
+    (i % 2 ? a : b).push_back(i % 9 == 4 ? "{broken " + std::to_string(i)
+                                         : R"({"event_id":"e)" + std::to_string(i) + R"(","device_id":"d)" +
+                                               std::to_string(i % 3) + R"(","ts":1795428000000,"metrics":{"x":)" +
+                                               std::to_string(i) + "}}");
+  }
+  std::string da, db;
+  std::vector<size_t> oa{0}, ob{0};
+  for (const auto& v : a) oa.push_back((da += v).size());
+  for (const auto& v : b) ob.push_back((db += v).size());
+  std::vector<ValueRef> refs;
+  std::vector<std::string> gathered;
+  for (size_t j = 0; j < 20; ++j) {
+    size_t ia = 19 - j, ib = (j * 7) % 20;
+    refs.push_back({reinterpret_cast<const uint8_t*>(da.data()) + oa[ia], oa[ia + 1] - oa[ia], da.size() - oa[ia]});
+    gathered.push_back(a[ia]);
+    refs.push_back({reinterpret_cast<const uint8_t*>(db.data()) + ob[ib], ob[ib + 1] - ob[ib], db.size() - ob[ib]});
+    gathered.push_back(b[ib]);
+  }
+  refs.push_back({nullptr, 0, 0});
+  ASSERT_OK_AND_ASSIGN(auto decoder, Decoder::Make(DecoderOptions::Defaults()));
+  EventBatch batch;
+  std::vector<Reject> rejects;
+  ASSERT_OK(decoder->DecodeRefs(refs.data(), static_cast<int64_t>(refs.size()), &batch, &rejects));
+  Decoded want = DecodeAll(gathered);
+  ASSERT_EQ(batch.size(), want.batch.size());
+  for (int64_t i = 0; i < batch.size(); ++i) {
+    EXPECT_EQ(batch.source_index(i), want.batch.source_index(i));
+    EXPECT_EQ(batch.event_id(i), want.batch.event_id(i));
+    EXPECT_EQ(batch.device_id(i), want.batch.device_id(i));
+    EXPECT_DOUBLE_EQ(batch.metric_values(i)[0], want.batch.metric_values(i)[0]);
+  }
+  ASSERT_EQ(rejects.size(), want.rejects.size() + 1);
+  for (size_t r = 0; r < want.rejects.size(); ++r) {
+    EXPECT_EQ(rejects[r].index, want.rejects[r].index);
+    EXPECT_EQ(rejects[r].reason, want.rejects[r].reason);
+  }
+  EXPECT_EQ(rejects.back().index, refs.size() - 1);
+  EXPECT_EQ(rejects.back().reason, RejectReason::kNullInput);
+
+  ValueRef bad{reinterpret_cast<const uint8_t*>(da.data()), 10, 5};
+  ASSERT_RAISES(Invalid, decoder->DecodeRefs(&bad, 1, &batch, &rejects));
+}
+
 TEST(DecoderTest, BadOffsetsAreACallError) {
   ASSERT_OK_AND_ASSIGN(auto decoder, Decoder::Make(DecoderOptions::Defaults()));
   std::vector<int32_t> offsets{0, 10, 5};
