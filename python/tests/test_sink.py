@@ -132,6 +132,20 @@ def test_hours_close_once_the_watermark_passes_their_end(aws):
     assert empty["records"] == 0 and empty["files"] == []
 
 
+def test_an_hour_with_anomalies_of_this_batch_closes_after_they_are_written(aws):
+    # The job's anomalies are never older than the batch's watermark; should one be, the
+    # hour it falls in is closed only after the batch wrote it, so the manifest has it.
+    ctx = context(aws, records_per_file=1)
+    first = [anomaly(f"a{i}", ts=H10 + i) for i in range(12)]
+    write_batch(ctx, rows(*first, stats(12, 12)), 0)
+    p = write_batch(ctx, rows(anomaly("late-one", ts=H10 + 99), anomaly("b", ts=H10 + HOUR_MS + 20),
+                              stats(2, 2, wm=H10 + HOUR_MS + 10)), 1)
+    assert p["hours_closed"] == ["2026-11-23T10:00:00.000Z"]
+    manifest = json.loads(objects(aws[0])["dt=2026-11-23/hr=10/_manifest.json"])
+    assert manifest["records"] == 13 and len(manifest["files"]) == 13
+    assert "dt=2026-11-23/hr=10/part-00000001-0000.json" in [f["key"] for f in manifest["files"]]
+
+
 def test_records_per_file_splits_an_hour(aws):
     ctx = context(aws, records_per_file=2)
     write_batch(ctx, rows(*(anomaly(f"x{i}", ts=H10 + i) for i in range(5)), stats(5, 5)), 3)

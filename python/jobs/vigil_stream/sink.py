@@ -13,7 +13,8 @@
      process reads the claims first (it may be a replay); later ones only write;
   3. writes the anomalies it owns, sorted, to dt=../hr=../part-<batch>-<n>.json,
      with detected_at taken from the claim, so a replay writes identical bytes;
-  4. closes every hour the watermark has passed: _manifest.json, then _SUCCESS;
+  4. closes every hour the watermark has passed: _manifest.json, then _SUCCESS (on
+     the side thread during steps 2-3: the batch writes nothing into those hours);
   5. writes the batch's progress record.
 
 Spark commits the batch only after this returns. A crash anywhere before that
@@ -87,10 +88,13 @@ class SinkContext:
     # Only the first batch a process writes can be a replay (a failed batch ends the
     # query and the process); later batches claim without reading the claims first.
     may_replay: bool = True
-    # The thread that writes dead letters beside the anomalies; one for the process
-    # (starting a thread per batch cost ~10-40 ms on two busy cores).
+    # The threads that write dead letters and close hours beside the anomalies, and the
+    # ones that read the closing hours' files; for the process (starting a thread per
+    # batch cost ~10-40 ms on two busy cores).
     side: ThreadPoolExecutor = field(
-        default_factory=lambda: ThreadPoolExecutor(max_workers=1, thread_name_prefix="vigil-dead-letters"))
+        default_factory=lambda: ThreadPoolExecutor(max_workers=2, thread_name_prefix="vigil-sink-side"))
+    io: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(max_workers=8, thread_name_prefix="vigil-sink-io"))
 
 
 def _fire(ctx: SinkContext, point: str, batch_id: int) -> None:
@@ -246,16 +250,15 @@ def close_hours(ctx: SinkContext, batch_id: int, watermark_ms: Optional[int],
         start = max(first, (ledger["closed_through"] or first - 1) + 1)
         for hour in range(start, last_closable + 1):
             prefix = hour_prefix(ctx.cfg.s3_prefix, hour)
-            files = []
-            for page in ctx.s3.get_paginator("list_objects_v2").paginate(
-                    Bucket=ctx.cfg.s3_bucket, Prefix=prefix):
-                for obj in page.get("Contents", []):
-                    name = obj["Key"][len(prefix):]
-                    if name.startswith("part-"):
-                        head = ctx.s3.head_object(Bucket=ctx.cfg.s3_bucket, Key=obj["Key"])
-                        files.append({"key": obj["Key"], "bytes": obj["Size"],
-                                      "records": int(head["Metadata"].get("records", "0"))})
-            files.sort(key=lambda f: f["key"])
+            parts = [obj for page in ctx.s3.get_paginator("list_objects_v2").paginate(
+                         Bucket=ctx.cfg.s3_bucket, Prefix=prefix)
+                     for obj in page.get("Contents", []) if obj["Key"][len(prefix):].startswith("part-")]
+
+            def describe(obj: dict) -> dict:  # the record count is in each file's metadata
+                head = ctx.s3.head_object(Bucket=ctx.cfg.s3_bucket, Key=obj["Key"])
+                return {"key": obj["Key"], "bytes": obj["Size"],
+                        "records": int(head["Metadata"].get("records", "0"))}
+            files = sorted(ctx.io.map(describe, parts), key=lambda f: f["key"])
             manifest = {"hour_start": format_ts_ms(hour * HOUR_MS), "files": files,
                         "records": sum(f["records"] for f in files), "closed_by_batch": batch_id,
                         "watermark": format_ts_ms(watermark_ms)}
@@ -281,8 +284,9 @@ def _stat_sum(stats: pa.Table, name: str) -> int:
 def write_batch(ctx: SinkContext, table: pa.Table, batch_id: int) -> dict:
     """Write one micro-batch exactly once; return its progress record.
 
-    The dead letters go to S3 on a second thread while the anomalies are claimed and
-    written: they share no object and no ordering (a replay rewrites both the same).
+    The dead letters and the hour closes go to S3 on side threads while the anomalies are
+    claimed and written: they share no object and no ordering (a replay rewrites them all
+    the same).
     """
     t0 = time.monotonic()
     stats = _kind(table, "stats")
@@ -291,8 +295,18 @@ def write_batch(ctx: SinkContext, table: pa.Table, batch_id: int) -> dict:
         return n, reasons, _wall_ms()
 
     dead_future = ctx.side.submit(dead_letters)
+    found = _kind(table, "anomaly")
+    wm = pc.max(stats["watermark_ms"]).as_py() if stats.num_rows else None
+    min_ev = pc.min(stats["min_event_ms"]).as_py() if stats.num_rows else None
+    # The hours this batch closes end at or before its watermark, and its anomalies are at
+    # or after it (older events are late): it writes nothing into them, so they close on
+    # the side thread while the anomalies are claimed and written (an hour close lists
+    # and reads the hour's files: ~300 ms, which delayed the next batch). Should an
+    # anomaly ever fall into a closable hour, the close waits for the writes instead.
+    beside = wm is None or found.num_rows == 0 or \
+        pc.min(found["event_time_ms"]).as_py() // HOUR_MS > wm // HOUR_MS - 1
+    hours_future = ctx.side.submit(close_hours, ctx, batch_id, wm, min_ev) if beside else None
     try:
-        found = _kind(table, "anomaly")
         unique, dup_in_batch = dedupe_in_batch(found)
         owner = f"{ctx.owner}:{batch_id}"
         result = ctx.claims.claim(unique["anomaly_id"].to_pylist(), owner, batch_id, ctx.clock_ms(),
@@ -303,15 +317,14 @@ def write_batch(ctx: SinkContext, table: pa.Table, batch_id: int) -> dict:
         records = anomaly_records(ctx, owned, result.mine)
         files = write_anomalies(ctx, records, batch_id)
         anomalies_visible_ms = _wall_ms()
-
-        wm = pc.max(stats["watermark_ms"]).as_py() if stats.num_rows else None
-        min_ev = pc.min(stats["min_event_ms"]).as_py() if stats.num_rows else None
-        closed = close_hours(ctx, batch_id, wm, min_ev)
+        if hours_future is None:
+            hours_future = ctx.side.submit(close_hours, ctx, batch_id, wm, min_ev)
     finally:
-        # An error above still waits for the dead letters (as the `with` block did), so
-        # a failed batch never leaves a write running into the next attempt.
-        wait([dead_future])
+        # An error above still waits for the side work, so a failed batch never leaves a
+        # write running into the next attempt.
+        wait([f for f in (dead_future, hours_future) if f is not None])
     n_dead, reasons, dead_visible_ms = dead_future.result()
+    closed = hours_future.result()
 
     late = _stat_sum(stats, "n_late")
     progress = {
