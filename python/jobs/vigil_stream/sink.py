@@ -233,6 +233,11 @@ def _put_json(ctx: SinkContext, key: str, doc: dict) -> None:
                       Body=(json.dumps(doc, sort_keys=True, indent=1) + "\n").encode())
 
 
+def last_closable_hour(watermark_ms: int) -> int:
+    """The last hour whose end is at or before the watermark (it can get no more records)."""
+    return hour_of(watermark_ms) - 1
+
+
 def close_hours(ctx: SinkContext, batch_id: int, watermark_ms: Optional[int],
                 min_event_ms: Optional[int]) -> list[int]:
     """Write _manifest.json and _SUCCESS for each hour whose end the watermark has passed."""
@@ -246,7 +251,7 @@ def close_hours(ctx: SinkContext, batch_id: int, watermark_ms: Optional[int],
             first = h
     closed_now: list[int] = []
     if first is not None and watermark_ms is not None and watermark_ms > 0:
-        last_closable = watermark_ms // HOUR_MS - 1  # hours ending at or before the watermark
+        last_closable = last_closable_hour(watermark_ms)
         start = max(first, (ledger["closed_through"] or first - 1) + 1)
         for hour in range(start, last_closable + 1):
             prefix = hour_prefix(ctx.cfg.s3_prefix, hour)
@@ -303,8 +308,8 @@ def write_batch(ctx: SinkContext, table: pa.Table, batch_id: int) -> dict:
     # the side thread while the anomalies are claimed and written (an hour close lists
     # and reads the hour's files: ~300 ms, which delayed the next batch). Should an
     # anomaly ever fall into a closable hour, the close waits for the writes instead.
-    beside = wm is None or found.num_rows == 0 or \
-        pc.min(found["event_time_ms"]).as_py() // HOUR_MS > wm // HOUR_MS - 1
+    beside = not wm or found.num_rows == 0 or \
+        hour_of(pc.min(found["event_time_ms"]).as_py()) > last_closable_hour(wm)
     hours_future = ctx.side.submit(close_hours, ctx, batch_id, wm, min_ev) if beside else None
     try:
         unique, dup_in_batch = dedupe_in_batch(found)
