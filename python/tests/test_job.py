@@ -34,6 +34,13 @@ def test_spark_conf_overrides_the_defaults():
     assert conf["spark.shuffle.compress"] == "true"
 
 
+def test_python_workers_use_a_unix_domain_socket_unless_overridden():
+    # loopback TCP without TCP_NODELAY delayed each task's start by ~40 ms (bench/RESULTS.md)
+    assert session_conf(cfg("/tmp/cp"))["spark.python.unix.domain.socket.enabled"] == "true"
+    off = session_conf(cfg("/tmp/cp", spark_conf={"spark.python.unix.domain.socket.enabled": False}))
+    assert off["spark.python.unix.domain.socket.enabled"] == "False"
+
+
 def test_kafka_options_are_prefixed_and_override_the_defaults():
     opts = kafka_reader_options(cfg("/tmp/cp", max_offsets_per_trigger=7))
     assert opts["kafka.fetch.max.wait.ms"] == "100" and opts["maxOffsetsPerTrigger"] == "7"

@@ -45,6 +45,11 @@ def session_conf(cfg: JobConfig) -> dict[str, str]:
         "spark.sql.execution.arrow.pyspark.enabled": "true",
         "spark.sql.execution.arrow.maxRecordsPerBatch": "100000",
         "spark.python.worker.reuse": "true",
+        # The JVM talks to its Python workers over a Unix domain socket instead of loopback
+        # TCP. Spark sets no TCP_NODELAY on those sockets, and a task's small writes waited
+        # on Linux's delayed ACK: the Python data source's read() started ~41 ms after its
+        # task (bench/RESULTS.md, "Pipeline"), twice per micro-batch.
+        "spark.python.unix.domain.socket.enabled": "true",
         "spark.ui.showConsoleProgress": "false",
         # The only shuffled rows are routed chunks whose payloads are LZ4-compressed Arrow
         # IPC already (transform.route_columns): compressing them again is CPU for nothing
