@@ -55,6 +55,19 @@ def event_wise(records: list[dict], labels: list[dict], tolerance_ms: int = TOLE
     return recall, precision, kinds
 
 
+def describe(r: dict) -> str:
+    """One line for an anomaly record in the live view. A device-level anomaly (the gap
+    detector: a device went silent) has no metric or value; its explanation's note says what."""
+    what = ", ".join(r.get("detectors") or []) or "sustained: smoothed score"
+    if r.get("value") is None:
+        try:
+            note = json.loads(r.get("explanation") or "{}").get("note") or ""
+        except json.JSONDecodeError:
+            note = ""
+        return f"{r['event_time']} {r['device_id']} {note or 'device-level anomaly'} severity {r['severity']} ({what})"
+    return f"{r['event_time']} {r['device_id']} {r['metric']}={r['value']:.3f} severity {r['severity']} ({what})"
+
+
 def say(msg: str = "") -> None:
     print(msg, flush=True)
 
@@ -218,8 +231,7 @@ def main(argv: list[str]) -> int:
                 f"duplicates dropped {tot['duplicates_dropped']:,}")
             latest = read_records(cfg, s3, cfg.s3.prefix, newer_than=time.time() - 3)[-3:]
             for r in latest:
-                say(f"      ! {r['event_time']} {r['device_id']} {r['metric']}={r['value']:.3f} "
-                    f"severity {r['severity']} ({', '.join(r['detectors']) or 'sustained: smoothed score'})")
+                say(f"      ! {describe(r)}")
         if delivered is not None and consumed >= delivered:
             break
         if not process.is_ours(rec):
