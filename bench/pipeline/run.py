@@ -131,7 +131,8 @@ def main() -> int:
                    help="extra Spark setting for the job (repeatable), e.g. spark.eventLog.enabled=true")
     p.add_argument("--job-java-options", default="", metavar="OPTS",
                    help="extra JVM options for the job's JVM only (not ConsumerPerformance's), "
-                        "e.g. -XX:TieredStopAtLevel=1")
+                        "e.g. -XX:+UseParallelGC; they come before the launcher's own "
+                        "(stream.jvm_conf: -XX:TieredStopAtLevel=1 for a local master), which win a conflict")
     p.add_argument("--kafka-source", choices=("vigil", "spark"), default=None,
                    help="the job's Kafka source (default: the job's default); --kafka-option then "
                         "names librdkafka (vigil) or Java client (spark) settings")
