@@ -51,7 +51,7 @@ def session_conf(cfg: JobConfig) -> dict[str, str]:
         # task (bench/RESULTS.md, "Pipeline"), twice per micro-batch.
         "spark.python.unix.domain.socket.enabled": "true",
         "spark.ui.showConsoleProgress": "false",
-        # The only shuffled rows are routed chunks whose payloads are LZ4-compressed Arrow
+        # The only shuffled rows are routed chunks whose payloads are zstd-compressed Arrow
         # IPC already (transform.route_columns): compressing them again is CPU for nothing
         # (bench/RESULTS.md, "Pipeline": +3-4% events/s in two alternating pairs).
         "spark.shuffle.compress": "false",

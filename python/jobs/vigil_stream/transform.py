@@ -9,7 +9,7 @@ event (PySpark's stateful APIs convert every row to pandas and back).
    values and finds each event's bucket (hash of device_id mod num_buckets;
    rejects go to bucket offset mod num_buckets so they spread) and event time
    (null for rejects). The batch is split by bucket and each part is written as
-   Arrow IPC streams with LZ4-compressed bodies: the output is one row per chunk of a bucket's events,
+   Arrow IPC streams with zstd-compressed bodies: the output is one row per chunk of a bucket's events,
    (bucket, max event time of its valid events, rows, payload), where the
    `bucket` column holds the bucket's partition key (`partition_keys`), so that
    Spark's hash shuffle sends each bucket to its own partition and task. The max event
@@ -117,13 +117,15 @@ def to_ipc(table) -> bytes:
 # 2 GB heap) is "humongous", allocated and collected the slow way; multi-MB rows through
 # the shuffle and the stateful operator doubled the JVM's CPU per batch.
 CHUNK_BYTES = 384 * 1024
-# Routed chunks are Arrow IPC with LZ4-compressed bodies (pyarrow's readers decompress as
-# they read). Event JSON compresses ~5x, and every byte of a chunk crosses the JVM several
-# times (Python -> JVM, shuffle write and read, the stateful operator's Arrow hand-off):
-# compressing it cut the JVM's CPU per 500,000-event batch by ~60% (bench/RESULTS.md).
+# Routed chunks are Arrow IPC with zstd-compressed bodies, level 1 (pyarrow's readers
+# decompress as they read). Every byte of a chunk crosses the JVM several times (Python ->
+# JVM, shuffle write and read, the stateful operator's Arrow hand-off): compressing with
+# LZ4 (~5.7x on event JSON) cut the JVM's CPU per 500,000-event batch by ~60%; zstd level 1
+# packs the same events ~11.6x at the same Python cost per chunk and took the job's JVM
+# CPU per batch down another ~20% (bench/RESULTS.md, Pipeline).
 # Chunks are still cut at CHUNK_BYTES of uncompressed events (4x larger measured no
 # different within this machine's noise).
-_ROUTED_IPC = pa.ipc.IpcWriteOptions(compression="lz4")
+_ROUTED_IPC = pa.ipc.IpcWriteOptions(compression=pa.Codec("zstd", compression_level=1))
 
 
 def _rows_per_chunk(values: pa.Array) -> int:
