@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <thread>
 
 #include "vigil/kafka/range_reader.h"
 #include "vigil/testing/gtest_util.h"
@@ -52,6 +53,26 @@ TEST(PartitionReader, TimesOutNamingThePartitionAndOffset) {
   ASSERT_RAISES_WITH_MESSAGE(IOError, "Kafka topic events partition 2: no message at offset 40",
                              r->Next(10, 1000, milliseconds(300)));
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(3));
+}
+
+// The reader's taker thread blocks in librdkafka while a range is assigned: Seek and
+// the destructor must wake it (rd_kafka_queue_yield), not wait out its poll.
+TEST(PartitionReader, ReseeksAndClosesWhileItsThreadWaits) {
+  auto t0 = std::chrono::steady_clock::now();
+  {
+    ASSERT_OK_AND_ASSIGN(auto r, PartitionReader::Make(kNoBroker, "events", 1));
+    for (int i = 0; i < 20; ++i) {
+      ASSERT_OK(r->Seek(i * 10, i * 10 + 5));
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    ASSERT_OK(r->Seek(3, 3));  // an empty range after an assigned one
+    ASSERT_OK_AND_ASSIGN(auto cols, r->Next(10, 1000, milliseconds(10)));
+    EXPECT_EQ(cols.size(), 0);
+    ASSERT_OK(r->Seek(40, 50));
+    ASSERT_RAISES_WITH_MESSAGE(IOError, "no message at offset 40", r->Next(10, 1000, milliseconds(50)));
+  }
+  // 21 seeks and a close, each at most a poll (100 ms) if the wake-up were missing.
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(800));
 }
 
 TEST(OffsetClient, FailsWithoutABroker) {

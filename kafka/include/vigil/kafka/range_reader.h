@@ -45,8 +45,9 @@ struct MessageColumns {
 /// Reads [start, end) ranges of one topic partition, in offset order.
 ///
 /// A reader keeps its connection between ranges but fetches only while it reads
-/// one: Seek() assigns the start offset, and the end of the range drops the
-/// assignment and what is queued (kafka/README.md says why). A message missing
+/// one: Seek() assigns the start offset, and a thread of the reader's own drops the
+/// assignment as soon as the range's last message has arrived (kafka/README.md says
+/// why). One thread at a time may call a reader. A message missing
 /// from the log inside the range (compaction, transaction markers) is skipped; a
 /// range that starts before the partition's first retained offset fails (data loss).
 class PartitionReader {
