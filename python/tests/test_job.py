@@ -41,6 +41,14 @@ def test_python_workers_use_a_unix_domain_socket_unless_overridden():
     assert off["spark.python.unix.domain.socket.enabled"] == "False"
 
 
+def test_expressions_are_interpreted_with_the_jobs_own_source_only():
+    # few rows of ~384 KB chunks: generated code was compiled per batch for nothing
+    key = "spark.sql.codegen.factoryMode"
+    assert session_conf(cfg("/tmp/cp"))[key] == "NO_CODEGEN"
+    assert key not in session_conf(cfg("/tmp/cp", kafka_source="spark"))   # a row per event there
+    assert session_conf(cfg("/tmp/cp", spark_conf={key: "FALLBACK"}))[key] == "FALLBACK"
+
+
 def test_kafka_options_are_prefixed_and_override_the_defaults():
     opts = kafka_reader_options(cfg("/tmp/cp", max_offsets_per_trigger=7))
     assert opts["kafka.fetch.max.wait.ms"] == "100" and opts["maxOffsetsPerTrigger"] == "7"

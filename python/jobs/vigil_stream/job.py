@@ -56,6 +56,16 @@ def session_conf(cfg: JobConfig) -> dict[str, str]:
         # (bench/RESULTS.md, "Pipeline": +3-4% events/s in two alternating pairs).
         "spark.shuffle.compress": "false",
     }
+    if cfg.kafka_source != "spark":
+        # With the job's own source every Spark row is a ~384 KB chunk of events, a few
+        # rows per task, so Spark's generated code only ever costs: each task of each
+        # micro-batch generated its projections again, and the stateful operator's
+        # watermark predicate, which holds the batch's watermark as a literal, was
+        # compiled anew every batch (JFR: ~26% of the task threads' CPU at 10,000
+        # events/s). Interpreted expressions (an internal setting, the one Spark's own
+        # tests use for that path) cut batches from 484-550 to 269-344 ms there
+        # (bench/RESULTS.md, "Pipeline"). Spark's Kafka source has a row per event: not there.
+        conf["spark.sql.codegen.factoryMode"] = "NO_CODEGEN"
     if is_local_path(cfg.checkpoint_location):
         # Without Hadoop's native library, the local FileContext resolves links by
         # running `readlink` in a child process (~20 per micro-batch: offsets, commits,
