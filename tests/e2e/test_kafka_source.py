@@ -129,37 +129,30 @@ def test_the_source_routes_a_range_like_the_spark_kafka_path(stack, topic):
     assert ours.equals(theirs)
 
 
-def test_ranges_that_end_in_the_middle_of_a_fetch(stack):
+def test_ranges_that_end_in_the_middle_of_a_fetch(stack, kafka_topic):
     """A range's end drops the assignment while the fetcher is mid-way through the log: the
     messages already taken past the end are not returned, and the next range (consecutive,
     backward, or ahead of where the fetcher stopped) reads exactly its messages."""
     import time
-    import uuid
     from confluent_kafka import Producer
-    from confluent_kafka.admin import AdminClient, NewTopic
-    name = f"vigil-t-src-big-{uuid.uuid4().hex[:8]}"
-    admin = AdminClient({"bootstrap.servers": stack.kafka.bootstrap})
-    admin.create_topics([NewTopic(name, num_partitions=1, replication_factor=1)])[name].result(30)
-    try:
-        n = 60_000      # ~12 MB of values: many fetches, not one
-        p = Producer({"bootstrap.servers": stack.kafka.bootstrap, "linger.ms": 20, "compression.type": "lz4"})
-        for i in range(n):
-            p.produce(name, value=b"%08d" % i + b"x" * 192, partition=0)
-            if i % 10_000 == 0:
-                p.poll(0)
-        assert p.flush(60) == 0
-        r = vigil.KafkaPartitionReader(settings(stack), name, 0)
-        for start, end, piece in [(0, 20_000, 3_000), (20_000, 20_001, 10), (20_001, 45_000, 50_000),
-                                  (7, 9, 1), (45_000, n, 1_000), (30_000, 30_500, 100)]:
-            r.seek(start, end)
-            got = []
-            while True:
-                data, voff, validity, offsets, ts = r.next(piece, 1 << 24, 10_000)
-                if len(offsets) == 0:
-                    break
-                assert len(offsets) <= piece
-                got += [(int(o), bytes(data[voff[i]:voff[i] + 8])) for i, o in enumerate(offsets)]
-                time.sleep(0.005)   # a slow reader: the fetcher runs ahead of it
-            assert got == [(i, b"%08d" % i) for i in range(start, end)], (start, end)
-    finally:
-        admin.delete_topics([name])[name].result(30)
+    name = kafka_topic()
+    n = 60_000      # ~12 MB of values: many fetches, not one
+    p = Producer({"bootstrap.servers": stack.kafka.bootstrap, "linger.ms": 20, "compression.type": "lz4"})
+    for i in range(n):
+        p.produce(name, value=b"%08d" % i + b"x" * 192, partition=0)
+        if i % 10_000 == 0:
+            p.poll(0)
+    assert p.flush(60) == 0
+    r = vigil.KafkaPartitionReader(settings(stack), name, 0)
+    for start, end, piece in [(0, 20_000, 3_000), (20_000, 20_001, 10), (20_001, 45_000, 50_000),
+                              (7, 9, 1), (45_000, n, 1_000), (30_000, 30_500, 100)]:
+        r.seek(start, end)
+        got = []
+        while True:
+            data, voff, validity, offsets, ts = r.next(piece, 1 << 24, 10_000)
+            if len(offsets) == 0:
+                break
+            assert len(offsets) <= piece
+            got += [(int(o), bytes(data[voff[i]:voff[i] + 8])) for i, o in enumerate(offsets)]
+            time.sleep(0.005)   # a slow reader: the fetcher runs ahead of it
+        assert got == [(i, b"%08d" % i) for i in range(start, end)], (start, end)
