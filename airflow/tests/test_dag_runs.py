@@ -35,7 +35,7 @@ def test_provision_creates_then_converges(deployment, airflow_db, s3):
 
     ddb = boto3.client("dynamodb", **vconfig.load().dynamodb_client_kwargs())
     table = ddb.describe_table(TableName=s.ddb_table)["Table"]
-    assert table["KeySchema"] == [{"AttributeName": "anomaly_id", "KeyType": "HASH"}]
+    assert table["KeySchema"] == [{"AttributeName": "claim_key", "KeyType": "HASH"}]
     ttl = ddb.describe_time_to_live(TableName=s.ddb_table)["TimeToLiveDescription"]
     assert ttl["TimeToLiveStatus"] in ("ENABLED", "ENABLING") and ttl["AttributeName"] == "expires_at"
 

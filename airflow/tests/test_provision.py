@@ -27,7 +27,7 @@ def test_table_with_another_key_schema_is_refused(deployment):
     client.create_table(TableName=s.ddb_table, BillingMode="PAY_PER_REQUEST",
                         AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
                         KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}])
-    with pytest.raises(provision.ProvisionError, match="needs a single hash key 'anomaly_id'"):
+    with pytest.raises(provision.ProvisionError, match="needs a single hash key 'claim_key'"):
         provision.ensure_table(client, s.ddb_table, "expires_at")
 
 

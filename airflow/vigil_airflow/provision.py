@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 KAFKA_TIMEOUT_S = 30.0
 # The claims table's shape; it must match python/jobs/vigil_stream/claims.py.
-CLAIMS_HASH_KEY = "anomaly_id"
+CLAIMS_HASH_KEY = "claim_key"
 
 
 class ProvisionError(RuntimeError):
@@ -83,7 +83,7 @@ def ensure_topic(admin_hook: Any, topic: str, partitions: int | None, replicatio
 
 def ensure_table(client: Any, table: str, ttl_attribute: str,
                  wait_s: float = 60.0) -> dict[str, Any]:
-    """Create the claims table (hash key ``anomaly_id``, on demand) with TTL on `ttl_attribute`."""
+    """Create the claims table (hash key ``claim_key``, on demand) with TTL on `ttl_attribute`."""
     created = False
     try:
         description = client.describe_table(TableName=table)["Table"]

@@ -1,10 +1,12 @@
 """What a DynamoDB claim costs: the sink's ClaimStore.claim on fresh ids, per item.
 
     ./vigil stack up dynamodb
-    $VIGIL_HOME/venv/bin/python bench/pipeline/claims_cost.py [--items 200] [--repeats 30]
+    $VIGIL_HOME/venv/bin/python bench/pipeline/claims_cost.py [--items 200] [--per-group 1] [--repeats 30]
 
-Claims `--items` new anomaly ids per call (100-item TransactWriteItems, as the sink
-does) on a scratch table, `--repeats` times, and prints the median wall time per item.
+Claims `--items` new anomaly ids per call, `--per-group` of them in each claim group (one
+DynamoDB item per group, as the sink groups a device's anomalies of one event-time
+window; TransactWriteItems of up to 100 groups) on a scratch table, `--repeats` times,
+and prints the median wall time per anomaly.
 On the local stack it also reads DynamoDB Local's CPU time from /proc (the process
 listening on the configured port), which is what a claim costs there: the server
 serialises transactions. The table is dropped at the end.
@@ -45,6 +47,7 @@ def local_pid(port: int) -> int | None:
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--items", type=int, default=200, help="ids per claim call")
+    p.add_argument("--per-group", type=int, default=1, help="ids per claim group (DynamoDB item)")
     p.add_argument("--repeats", type=int, default=30)
     p.add_argument("--warmup", type=int, default=10, help="calls not counted (the server's JIT)")
     args = p.parse_args()
@@ -63,7 +66,8 @@ def main() -> int:
         for i in range(args.warmup + args.repeats):
             ids = [uuid.uuid4().hex for _ in range(args.items)]
             c0, t0 = server_cpu_ms(pid), time.perf_counter()
-            got = store.claim(ids, "bench:1", 1, int(time.time() * 1000), check_existing=False)
+            keys = [f"g{i // args.per_group}-{ids[0]}" for i in range(len(ids))]
+            got = store.claim(ids, "bench:1", 1, int(time.time() * 1000), check_existing=False, keys=keys)
             wall = (time.perf_counter() - t0) * 1000
             if len(got.mine) != args.items:
                 raise SystemExit(f"claims_cost: {len(got.mine)} of {args.items} ids claimed")
@@ -73,7 +77,7 @@ def main() -> int:
                     cpus.append((server_cpu_ms(pid) - c0) / args.items)
     finally:
         ddb.delete_table(TableName=table)
-    print(json.dumps({"items_per_call": args.items, "repeats": args.repeats,
+    print(json.dumps({"items_per_call": args.items, "per_group": args.per_group, "repeats": args.repeats,
                       "wall_ms_per_item_median": round(statistics.median(walls), 3),
                       "server_cpu_ms_per_item_median": round(statistics.median(cpus), 3) if cpus else None},
                      indent=1))

@@ -152,3 +152,12 @@ def test_a_local_driver_jvm_runs_c1_only_and_a_cluster_keeps_its_own_options(tmp
     env = {"KAFKA_BOOTSTRAP": "b-1.msk:9094", "S3_OUTPUT_BUCKET": "prod-anomalies"}
     aws = vconfig.load(path=vconfig.ROOT / "config" / "aws.yaml", environ={"VIGIL_HOME": str(tmp_path), **env})
     assert aws.spark.master == "yarn" and stream.jvm_conf(aws) == {}
+
+
+def test_claim_window_defaults_to_a_minute_and_is_checked(tmp_path):
+    assert load(tmp_path).dynamodb.claim_window_s == 60
+    text = LOCAL.read_text().replace("  ttl_days: 7\n", "  ttl_days: 7\n  claim_window_s: 0\n", 1)
+    with pytest.raises(vconfig.ConfigError, match=r"dynamodb.claim_window_s: must be an integer number of seconds in \[1, 86400\], got 0"):
+        load(tmp_path, path=write(tmp_path, text))
+    ok = write(tmp_path, text.replace("claim_window_s: 0", "claim_window_s: 300"))
+    assert load(tmp_path, path=ok).dynamodb.claim_window_s == 300

@@ -98,6 +98,7 @@ class DynamoConfig:
     table: str
     endpoint: str | None
     ttl_days: int
+    claim_window_s: int = 60   # a claim item: one device's anomalies of this much event time
 
 
 @dataclasses.dataclass(frozen=True)
@@ -401,7 +402,10 @@ def _build(raw: dict, p: Path, environ: Mapping[str, str], home: Path) -> Config
     table = d.get("table", str)
     if not _TABLE.match(table):
         raise d.err("table", f"not a valid DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -): {table!r}")
-    dynamodb = DynamoConfig(table, _endpoint(d, "endpoint"), _positive(d, "ttl_days"))
+    window = d.get("claim_window_s", int, optional=True, default=60)
+    if not 1 <= window <= 86_400:
+        raise d.err("claim_window_s", f"must be an integer number of seconds in [1, 86400], got {window}")
+    dynamodb = DynamoConfig(table, _endpoint(d, "endpoint"), _positive(d, "ttl_days"), window)
     d.done()
 
     a = _Section(p, raw, "aws")

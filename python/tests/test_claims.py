@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from vigil_stream.claims import ClaimError, ClaimStore
+from vigil_stream.claims import ClaimError, ClaimStore, claim_key, ensure_table
 
 
 def test_first_claim_is_mine_and_other_owner_is_dropped(aws):
@@ -57,9 +57,55 @@ def test_many_ids_span_several_requests(aws):
     assert len(r.mine) == 120
     r = store.claim(ids, owner="q:1", batch_id=1, now_ms=2)
     assert len(r.mine) == 130 and len(r.dropped) == 120
-    item = ddb.get_item(TableName="claims", Key={"anomaly_id": {"S": "id-0200"}})["Item"]
-    assert item["claimed_by"]["S"] == "q:1"
+    item = ddb.get_item(TableName="claims", Key={"claim_key": {"S": "id-0200"}})["Item"]
+    assert item["id-0200"]["S"] == "q:1|2"  # owner "<query>:<batch>", then detected_at
     assert int(item["expires_at"]["N"]) == 2 // 1000 + 30 * 86400
+
+
+def test_claim_key_is_device_and_event_time_window():
+    assert claim_key("dev|7", 125_000, 60_000) == "60000:2:dev|7"
+    assert claim_key("d", 119_999, 60_000) == claim_key("d", 60_000, 60_000) != claim_key("d", 120_000, 60_000)
+
+
+def test_a_group_holds_its_ids_in_one_item_and_each_id_keeps_its_owner(aws):
+    _, ddb = aws
+    store = ClaimStore(ddb, "claims", sleep=lambda s: None, parallel=1)
+    r1 = store.claim(["a", "b", "c"], owner="q1:0", batch_id=0, now_ms=1000, keys=["g1", "g1", "g2"])
+    assert r1.mine == {"a": 1000, "b": 1000, "c": 1000}
+    assert r1.calls == 2  # BatchGetItem + one TransactWriteItems of two updates
+    item = ddb.get_item(TableName="claims", Key={"claim_key": {"S": "g1"}})["Item"]
+    assert {k: v["S"] for k, v in item.items() if k not in ("claim_key", "expires_at")} == {
+        "a": "q1:0|1000", "b": "q1:0|1000"}
+    # A later batch: "b" is another owner's (dropped), "d" is new in the same group.
+    r2 = store.claim(["b", "d"], owner="q1:1", batch_id=1, now_ms=2000, keys=["g1", "g1"], check_existing=False)
+    assert r2.mine == {"d": 2000} and r2.dropped == {"b"}
+    # The first batch replayed (a crash after its claims): its ids again, with their time.
+    r3 = store.claim(["a", "b", "c"], owner="q1:0", batch_id=0, now_ms=9999, keys=["g1", "g1", "g2"])
+    assert r3.mine == {"a": 1000, "b": 1000, "c": 1000} and r3.replayed == 3 and not r3.dropped
+    # A new checkpoint sees every one of them as taken.
+    r4 = store.claim(["a", "b", "c", "d"], owner="q2:0", batch_id=0, now_ms=5, keys=["g1", "g1", "g2", "g1"])
+    assert r4.dropped == {"a", "b", "c", "d"} and not r4.mine
+
+
+def test_a_group_of_more_ids_than_one_update_takes_several_rounds(aws):
+    _, ddb = aws
+    store = ClaimStore(ddb, "claims", sleep=lambda s: None, parallel=1)
+    ids = [f"id-{i:03d}" for i in range(120)]
+    r = store.claim(ids, owner="q:0", batch_id=0, now_ms=7, keys=["g"] * 120)
+    assert len(r.mine) == 120 and r.calls == 1 + 3  # BatchGetItem + 50 + 50 + 20 ids
+    item = ddb.get_item(TableName="claims", Key={"claim_key": {"S": "g"}})["Item"]
+    assert len(item) == 120 + 2
+    again = store.claim(ids + ["new"], owner="q:1", batch_id=1, now_ms=8, keys=["g"] * 121,
+                        check_existing=False)
+    assert again.mine == {"new": 8} and len(again.dropped) == 120
+
+
+def test_a_table_with_another_key_is_refused_clearly(aws):
+    _, ddb = aws
+    ddb.create_table(TableName="old", AttributeDefinitions=[{"AttributeName": "anomaly_id", "AttributeType": "S"}],
+                     KeySchema=[{"AttributeName": "anomaly_id", "KeyType": "HASH"}], BillingMode="PAY_PER_REQUEST")
+    with pytest.raises(ClaimError, match="table 'old' has the key schema .*needs a single string hash key 'claim_key'"):
+        ensure_table(ddb, "old")
 
 
 def test_throttling_is_retried_then_fails_clearly(aws):

@@ -56,3 +56,10 @@ def test_kafka_options_are_prefixed_and_override_the_defaults():
                                                                "kafka.security.protocol": "SSL"}))
     assert opts["kafka.fetch.max.wait.ms"] == "20" and opts["kafka.security.protocol"] == "SSL"
     assert not any(k.startswith("kafka.kafka.") for k in opts)
+
+
+@pytest.mark.parametrize("window", [999, 86_400_001, "60s", True])
+def test_claim_window_must_be_whole_ms_in_range(window):
+    from vigil_stream.config import ConfigError
+    with pytest.raises(ConfigError, match=r"'claim_window_ms' must be an integer in \[1000, 86400000\]"):
+        cfg("/tmp/cp", claim_window_ms=window)

@@ -67,6 +67,9 @@ class JobConfig:
     trigger_interval_ms: int = 1_000
     records_per_file: int = 50_000
     claim_ttl_days: int = 30
+    # A claim item holds one device's anomalies of this much event time (claims.claim_key).
+    # Fixed for a claims table: another window files the same anomaly under another key.
+    claim_window_ms: int = 60_000
     detector_config: Optional[str] = None  # YAML text path; None = built-in defaults
     progress_file: Optional[str] = None    # local JSONL of per-batch progress
     pipeline_version: str = "0.1.0"
@@ -116,7 +119,8 @@ class JobConfig:
         if self.kafka_source not in ("vigil", "spark"):
             raise ConfigError(f"job config: 'kafka_source' must be vigil or spark, got {self.kafka_source!r}")
         for name, lo, hi in (("max_offsets_per_trigger", 1, 10**9), ("num_buckets", 1, 4096),
-                             ("records_per_file", 1, 10**7), ("claim_ttl_days", 1, 3650)):
+                             ("records_per_file", 1, 10**7), ("claim_ttl_days", 1, 3650),
+                             ("claim_window_ms", 1_000, 86_400_000)):
             v = getattr(self, name)
             if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
                 raise ConfigError(f"job config: '{name}' must be an integer in [{lo}, {hi}], got {v!r}")

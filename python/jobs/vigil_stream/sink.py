@@ -8,7 +8,8 @@
      overwrites the same objects with the same bytes), on a second thread while
      steps 2-4 run;
   2. drops anomalies repeated inside the batch, then claims the rest in
-     DynamoDB for owner "<query id>:<batch id>" (claims.ClaimStore); ids owned by
+     DynamoDB for owner "<query id>:<batch id>" (claims.ClaimStore; one item per
+     device and claim_window_ms of event time, claims.claim_key); ids owned by
      another batch or checkpoint are dropped and counted. The first batch of a
      process reads the claims first (it may be a replay); later ones only write;
   3. writes the anomalies it owns, sorted, to dt=../hr=../part-<batch>-<n>.json,
@@ -39,7 +40,7 @@ from typing import Any, Callable, Optional
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .claims import ClaimStore
+from .claims import ClaimStore, claim_key
 from .config import JobConfig
 from .layout import HOUR_MS, format_ts_ms, hour_of, hour_prefix, hours_key, part_key, progress_key
 
@@ -314,8 +315,11 @@ def write_batch(ctx: SinkContext, table: pa.Table, batch_id: int) -> dict:
     try:
         unique, dup_in_batch = dedupe_in_batch(found)
         owner = f"{ctx.owner}:{batch_id}"
+        window = ctx.cfg.claim_window_ms
+        keys = [claim_key(d, t, window) for d, t in
+                zip(unique["device_id"].to_pylist(), unique["event_time_ms"].to_pylist())]
         result = ctx.claims.claim(unique["anomaly_id"].to_pylist(), owner, batch_id, ctx.clock_ms(),
-                                  check_existing=ctx.may_replay)
+                                  check_existing=ctx.may_replay, keys=keys)
         claim_ms = (time.monotonic() - t0) * 1000
         _fire(ctx, "after_claim", batch_id)
         owned = unique.filter(pc.is_in(unique["anomaly_id"], pa.array(sorted(result.mine), pa.string())))
