@@ -172,3 +172,24 @@ def test_only_the_spark_55271_failure_restarts_the_query():
     assert is_spark_55271(RuntimeError(npe))
     assert not is_spark_55271(RuntimeError("java.lang.NullPointerException at Foo.bar"))
     assert not is_spark_55271(RuntimeError("[FOREACH_BATCH_USER_FUNCTION_ERROR] claims failed"))
+
+
+def test_a_restarted_process_writes_the_same_manifest_from_the_files_metadata(aws):
+    # The process that wrote an hour's files counts their records from memory; a new one
+    # (after a crash, before the hour closed) reads them from each file's metadata.
+    batch0 = rows(*[anomaly(f"a{i}", ts=H10 + i) for i in range(5)], stats(5, 5))
+    batch1 = rows(stats(0, 0, wm=H10 + HOUR_MS + 10, min_ev=None))
+    warm = context(aws, records_per_file=2)
+    write_batch(warm, batch0, 0)
+    assert sum(warm.written.values()) == 5
+    write_batch(warm, batch1, 1)
+    assert warm.written == {}  # forgotten once the hour closed
+    from_memory = objects(aws[0])["dt=2026-11-23/hr=10/_manifest.json"]
+
+    cold = context(aws, records_per_file=2)
+    cold.s3.delete_object(Bucket="out", Key="dt=2026-11-23/hr=10/_manifest.json")
+    cold.s3.put_object(Bucket="out", Key="_vigil/hours.json",
+                       Body=json.dumps({"first_open_hour": H10 // HOUR_MS, "closed_through": None}).encode())
+    write_batch(cold, batch1, 1)  # the replay of batch 1 in a new process
+    from_metadata = objects(aws[0])["dt=2026-11-23/hr=10/_manifest.json"]
+    assert json.loads(from_memory)["records"] == 5 and from_memory == from_metadata
