@@ -47,4 +47,7 @@ nb::ndarray<nb::numpy, T, nb::ndim<1>> ToNumpy(std::vector<T>&& v) {
 /// Add the Kafka range reader classes (kafka.cc) to the module.
 void BindKafka(nb::module_& m);
 
+/// Add anomaly_json_lines (records.cc) to the module.
+void BindRecords(nb::module_& m);
+
 }  // namespace vigil::py

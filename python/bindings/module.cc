@@ -344,4 +344,5 @@ NB_MODULE(_core, m) {
       .def_prop_ro("detector_names", &PyEngine::detector_names);
 
   vigil::py::BindKafka(m);
+  vigil::py::BindRecords(m);
 }

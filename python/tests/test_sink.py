@@ -193,3 +193,26 @@ def test_a_restarted_process_writes_the_same_manifest_from_the_files_metadata(aw
     write_batch(cold, batch1, 1)  # the replay of batch 1 in a new process
     from_metadata = objects(aws[0])["dt=2026-11-23/hr=10/_manifest.json"]
     assert json.loads(from_memory)["records"] == 5 and from_memory == from_metadata
+
+
+def test_an_anomaly_record_has_every_field_in_order(aws):
+    from vigil_stream.sink import ANOMALY_FIELDS
+    ctx = context(aws, records_per_file=2)
+    odd = {**anomaly("z", device='dev-"é"\n', ts=H10 + HOUR_MS + 7), "metric": None, "detectors": "",
+           "explanation": None, "value": 3.0, "expected_high": float("nan")}
+    write_batch(ctx, rows(*[anomaly(f"a{i}", ts=H10 + i) for i in range(3)], odd, stats(4, 4)), 9)
+    objs = objects(aws[0])
+    h10 = [json.loads(x) for k in ("dt=2026-11-23/hr=10/part-00000009-0000.json",
+                                   "dt=2026-11-23/hr=10/part-00000009-0001.json") for x in objs[k].splitlines()]
+    (h11,) = [json.loads(x) for x in objs["dt=2026-11-23/hr=11/part-00000009-0000.json"].splitlines()]
+    assert [r["anomaly_id"] for r in h10] == ["a0", "a1", "a2"]
+    assert list(h10[0]) == ANOMALY_FIELDS == list(h11)
+    assert h10[1] == {
+        "anomaly_id": "a1", "event_id": "e-a1", "device_id": "dev-1", "metric": "temperature",
+        "event_time": "2026-11-23T10:00:00.001Z", "event_time_ms": H10 + 1, "value": 99.5,
+        "expected_low": 10.0, "expected_high": 30.0, "score": 0.97, "severity": 91,
+        "detectors": ["ewma", "rules"], "explanation": '{"metric":"temperature"}', "kafka_topic": "t",
+        "kafka_partition": 0, "kafka_offset": 10, "kafka_timestamp_ms": H10 + 11, "pipeline_version": "0.1.0",
+        "detector_version": "vigil-test/1", "detected_at": "2026-11-23T10:33:20.000Z"}
+    assert (h11["device_id"], h11["metric"], h11["detectors"], h11["explanation"]) == ('dev-"é"\n', None, [], "")
+    assert h11["value"] == 3.0 and h11["expected_high"] is None

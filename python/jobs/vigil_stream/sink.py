@@ -37,6 +37,7 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -175,54 +176,51 @@ def dedupe_in_batch(anomalies: pa.Table) -> tuple[pa.Table, int]:
     return t, anomalies.num_rows - t.num_rows
 
 
-def _finite(v: Optional[float]) -> Optional[float]:
-    """JSON has no infinities: an open side of an expected range (e.g. a max-only rule) is null."""
-    return v if v is None or math.isfinite(v) else None
+_STRING_COLUMNS = ("anomaly_id", "event_id", "device_id", "metric", "detectors", "explanation", "kafka_topic")
+_NUMBER_COLUMNS = {"event_time_ms": np.int64, "value": np.float64, "expected_low": np.float64,
+                   "expected_high": np.float64, "score": np.float64, "severity": np.int32,
+                   "kafka_partition": np.int32, "kafka_offset": np.int64, "kafka_timestamp_ms": np.int64}
 
 
-_RECORD_COLUMNS = ("anomaly_id", "event_id", "device_id", "metric", "event_time_ms", "value",
-                   "expected_low", "expected_high", "score", "severity", "detectors", "explanation",
-                   "kafka_topic", "kafka_partition", "kafka_offset", "kafka_timestamp_ms")
+def anomaly_lines(ctx: SinkContext, anomalies: pa.Table, detected: dict[str, int]) -> tuple[pa.Table, bytes, np.ndarray]:
+    """Owned anomaly rows -> (the rows sorted by event time, device, metric and id; their
+    records as JSON lines, formatted in C++ (vigil/record/anomaly_json.h, keys in
+    ANOMALY_FIELDS order); the end offset of each line). detected_at is the claim's."""
+    from vigil import anomaly_json_lines
+    from vigil.arrow import binary_buffers
+    t = anomalies.sort_by([("event_time_ms", "ascending"), ("device_id", "ascending"),
+                           ("metric", "ascending"), ("anomaly_id", "ascending")])
+    ids = pa.array(list(detected), pa.string())
+    times = pa.array(list(detected.values()), pa.int64())
+    numbers = {name: np.ascontiguousarray(
+                   pc.fill_null(t[name], math.nan if dtype is np.float64 else 0).to_numpy(), dtype=dtype)
+               for name, dtype in _NUMBER_COLUMNS.items()}
+    numbers["detected_at_ms"] = np.ascontiguousarray(
+        pc.take(times, pc.index_in(t["anomaly_id"], value_set=ids)).to_numpy(), dtype=np.int64)
+    strings = {name: binary_buffers(t[name]) for name in _STRING_COLUMNS}
+    blob, ends = anomaly_json_lines(strings, numbers, ctx.cfg.pipeline_version, ctx.detector_version)
+    return t, blob, ends
 
 
-def anomaly_records(ctx: SinkContext, anomalies: pa.Table, detected: dict[str, int]) -> list[dict]:
-    """Turn owned anomaly rows into records, sorted by event time, device, metric and id."""
-    anomalies = anomalies.sort_by([("event_time_ms", "ascending"), ("device_id", "ascending"),
-                                   ("metric", "ascending"), ("anomaly_id", "ascending")])
-    c = {name: anomalies[name].to_pylist() for name in _RECORD_COLUMNS}
-    out = []
-    for i in range(anomalies.num_rows):
-        aid = c["anomaly_id"][i]
-        out.append({
-            "anomaly_id": aid, "event_id": c["event_id"][i], "device_id": c["device_id"][i],
-            "metric": c["metric"][i], "event_time": format_ts_ms(c["event_time_ms"][i]),
-            "event_time_ms": c["event_time_ms"][i], "value": _finite(c["value"][i]),
-            "expected_low": _finite(c["expected_low"][i]), "expected_high": _finite(c["expected_high"][i]),
-            "score": _finite(c["score"][i]), "severity": c["severity"][i],
-            "detectors": [d for d in (c["detectors"][i] or "").split(",") if d],
-            "explanation": c["explanation"][i] or "",
-            "kafka_topic": c["kafka_topic"][i], "kafka_partition": c["kafka_partition"][i],
-            "kafka_offset": c["kafka_offset"][i], "kafka_timestamp_ms": c["kafka_timestamp_ms"][i],
-            "pipeline_version": ctx.cfg.pipeline_version, "detector_version": ctx.detector_version,
-            "detected_at": format_ts_ms(detected[aid]),
-        })
-    return out
+def write_anomalies(ctx: SinkContext, rows: pa.Table, blob: bytes, ends: np.ndarray, batch_id: int) -> list[dict]:
+    """Write the lines of anomaly_lines grouped by event hour; return the files written.
 
-
-def write_anomalies(ctx: SinkContext, records: list[dict], batch_id: int) -> list[dict]:
-    """Write records grouped by event hour; return the files written."""
-    by_hour: dict[int, list[dict]] = {}
-    for r in records:
-        by_hour.setdefault(hour_of(r["event_time_ms"]), []).append(r)
-    files = []
+    The rows are in event-time order, so each hour is one run of lines."""
+    files: list[dict] = []
+    if rows.num_rows == 0:
+        return files
+    hours = rows["event_time_ms"].to_numpy() // HOUR_MS
+    cuts = [0, *(np.flatnonzero(np.diff(hours)) + 1).tolist(), rows.num_rows]
     per_file = ctx.cfg.records_per_file
-    for hour, rows in sorted(by_hour.items()):
-        for n, start in enumerate(range(0, len(rows), per_file)):
-            chunk = rows[start:start + per_file]
+    for a, b in zip(cuts, cuts[1:]):
+        hour = int(hours[a])
+        for n, start in enumerate(range(a, b, per_file)):
+            stop = min(b, start + per_file)
+            body = blob[(int(ends[start - 1]) if start else 0):int(ends[stop - 1])]
             key = part_key(ctx.cfg.s3_prefix, hour, batch_id, n)
-            _put_lines(ctx, key, _json_lines(chunk), len(chunk))
-            ctx.written[key] = len(chunk)
-            files.append({"key": key, "records": len(chunk), "hour": hour})
+            _put_lines(ctx, key, body, stop - start)
+            ctx.written[key] = stop - start
+            files.append({"key": key, "records": stop - start, "hour": hour})
             _fire(ctx, "mid_write", batch_id)
     return files
 
@@ -333,8 +331,8 @@ def write_batch(ctx: SinkContext, table: pa.Table, batch_id: int) -> dict:
         claim_ms = (time.monotonic() - t0) * 1000
         _fire(ctx, "after_claim", batch_id)
         owned = unique.filter(pc.is_in(unique["anomaly_id"], pa.array(sorted(result.mine), pa.string())))
-        records = anomaly_records(ctx, owned, result.mine)
-        files = write_anomalies(ctx, records, batch_id)
+        owned, blob, ends = anomaly_lines(ctx, owned, result.mine)
+        files = write_anomalies(ctx, owned, blob, ends, batch_id)
         anomalies_visible_ms = _wall_ms()
         if hours_future is None:
             hours_future = ctx.side.submit(close_hours, ctx, batch_id, wm, min_ev)
@@ -351,7 +349,7 @@ def write_batch(ctx: SinkContext, table: pa.Table, batch_id: int) -> dict:
         "input": _stat_sum(stats, "n_input"), "valid": _stat_sum(stats, "n_valid"),
         "invalid": _stat_sum(stats, "n_invalid"), "late": late, "dead_letters": n_dead,
         "reasons": dict(sorted(reasons.items())),
-        "anomalies_found": found.num_rows, "anomalies_written": len(records),
+        "anomalies_found": found.num_rows, "anomalies_written": owned.num_rows,
         "duplicates_dropped": dup_in_batch + len(result.dropped), "replayed_claims": result.replayed,
         "ddb_calls": result.calls, "files": len(files),
         "hours_closed": [format_ts_ms(h * HOUR_MS) for h in closed],

@@ -3,32 +3,14 @@
 #include <string>
 
 #include "vigil/engine/engine_internal.h"
+#include "vigil/record/anomaly_json.h"
 
 namespace vigil::internal {
 
 namespace {
 
-void AppendEscaped(std::string* out, std::string_view s) {
-  out->push_back('"');
-  for (char c : s) {
-    switch (c) {
-      case '"': out->append("\\\""); break;
-      case '\\': out->append("\\\\"); break;
-      case '\n': out->append("\\n"); break;
-      case '\r': out->append("\\r"); break;
-      case '\t': out->append("\\t"); break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-          out->append(buf);
-        } else {
-          out->push_back(c);
-        }
-    }
-  }
-  out->push_back('"');
-}
+// The JSON string escaping of the anomaly records (vigil/record/anomaly_json.h).
+void AppendEscaped(std::string* out, std::string_view s) { AppendJsonString(s, out); }
 
 void AppendNumber(std::string* out, double v) {
   if (!std::isfinite(v)) {
