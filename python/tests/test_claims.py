@@ -13,10 +13,10 @@ from vigil_stream.claims import ClaimError, ClaimStore, claim_key, ensure_table
 def test_first_claim_is_mine_and_other_owner_is_dropped(aws):
     _, ddb = aws
     store = ClaimStore(ddb, "claims", sleep=lambda s: None, parallel=1)
-    r1 = store.claim(["a", "b", "c"], owner="q1:0", batch_id=0, now_ms=1000)
+    r1 = store.claim(["a", "b", "c"], owner="q1:0", now_ms=1000)
     assert r1.mine == {"a": 1000, "b": 1000, "c": 1000} and not r1.dropped
 
-    r2 = store.claim(["b", "d"], owner="q1:1", batch_id=1, now_ms=2000)
+    r2 = store.claim(["b", "d"], owner="q1:1", now_ms=2000)
     assert r2.mine == {"d": 2000}
     assert r2.dropped == {"b"}
 
@@ -24,8 +24,8 @@ def test_first_claim_is_mine_and_other_owner_is_dropped(aws):
 def test_replay_of_same_batch_gets_its_own_ids_with_original_time(aws):
     _, ddb = aws
     store = ClaimStore(ddb, "claims", sleep=lambda s: None, parallel=1)
-    store.claim(["a", "b"], owner="q1:5", batch_id=5, now_ms=1000)
-    again = store.claim(["a", "b"], owner="q1:5", batch_id=5, now_ms=9999)
+    store.claim(["a", "b"], owner="q1:5", now_ms=1000)
+    again = store.claim(["a", "b"], owner="q1:5", now_ms=9999)
     assert again.mine == {"a": 1000, "b": 1000}
     assert again.replayed == 2 and not again.dropped
 
@@ -33,19 +33,19 @@ def test_replay_of_same_batch_gets_its_own_ids_with_original_time(aws):
 def test_without_check_existing_only_the_conditional_writes_decide(aws):
     _, ddb = aws
     store = ClaimStore(ddb, "claims", sleep=lambda s: None, parallel=1)
-    store.claim(["a"], owner="q1:0", batch_id=0, now_ms=1000)
-    r = store.claim(["a", "b"], owner="q1:1", batch_id=1, now_ms=2000, check_existing=False)
+    store.claim(["a"], owner="q1:0", now_ms=1000)
+    r = store.claim(["a", "b"], owner="q1:1", now_ms=2000, check_existing=False)
     assert r.mine == {"b": 2000} and r.dropped == {"a"}
     assert r.calls == 2  # one cancelled transaction, one retry of "b"; no BatchGetItem
-    checked = store.claim(["c"], owner="q1:2", batch_id=2, now_ms=3000)
+    checked = store.claim(["c"], owner="q1:2", now_ms=3000)
     assert checked.calls == 2  # BatchGetItem + TransactWriteItems
 
 
 def test_new_checkpoint_is_another_owner(aws):
     _, ddb = aws
     store = ClaimStore(ddb, "claims", sleep=lambda s: None, parallel=1)
-    store.claim(["a"], owner="q1:0", batch_id=0, now_ms=1)
-    r = store.claim(["a"], owner="q2:0", batch_id=0, now_ms=2)
+    store.claim(["a"], owner="q1:0", now_ms=1)
+    r = store.claim(["a"], owner="q2:0", now_ms=2)
     assert r.dropped == {"a"} and not r.mine
 
 
@@ -53,9 +53,9 @@ def test_many_ids_span_several_requests(aws):
     _, ddb = aws
     store = ClaimStore(ddb, "claims", sleep=lambda s: None, parallel=1)
     ids = [f"id-{i:04d}" for i in range(250)]
-    r = store.claim(ids[:120], owner="q:0", batch_id=0, now_ms=1)
+    r = store.claim(ids[:120], owner="q:0", now_ms=1)
     assert len(r.mine) == 120
-    r = store.claim(ids, owner="q:1", batch_id=1, now_ms=2)
+    r = store.claim(ids, owner="q:1", now_ms=2)
     assert len(r.mine) == 130 and len(r.dropped) == 120
     item = ddb.get_item(TableName="claims", Key={"claim_key": {"S": "id-0200"}})["Item"]
     assert item["id-0200"]["S"] == "q:1|2"  # owner "<query>:<batch>", then detected_at
@@ -70,20 +70,20 @@ def test_claim_key_is_device_and_event_time_window():
 def test_a_group_holds_its_ids_in_one_item_and_each_id_keeps_its_owner(aws):
     _, ddb = aws
     store = ClaimStore(ddb, "claims", sleep=lambda s: None, parallel=1)
-    r1 = store.claim(["a", "b", "c"], owner="q1:0", batch_id=0, now_ms=1000, keys=["g1", "g1", "g2"])
+    r1 = store.claim(["a", "b", "c"], owner="q1:0", now_ms=1000, keys=["g1", "g1", "g2"])
     assert r1.mine == {"a": 1000, "b": 1000, "c": 1000}
     assert r1.calls == 2  # BatchGetItem + one TransactWriteItems of two updates
     item = ddb.get_item(TableName="claims", Key={"claim_key": {"S": "g1"}})["Item"]
     assert {k: v["S"] for k, v in item.items() if k not in ("claim_key", "expires_at")} == {
         "a": "q1:0|1000", "b": "q1:0|1000"}
     # A later batch: "b" is another owner's (dropped), "d" is new in the same group.
-    r2 = store.claim(["b", "d"], owner="q1:1", batch_id=1, now_ms=2000, keys=["g1", "g1"], check_existing=False)
+    r2 = store.claim(["b", "d"], owner="q1:1", now_ms=2000, keys=["g1", "g1"], check_existing=False)
     assert r2.mine == {"d": 2000} and r2.dropped == {"b"}
     # The first batch replayed (a crash after its claims): its ids again, with their time.
-    r3 = store.claim(["a", "b", "c"], owner="q1:0", batch_id=0, now_ms=9999, keys=["g1", "g1", "g2"])
+    r3 = store.claim(["a", "b", "c"], owner="q1:0", now_ms=9999, keys=["g1", "g1", "g2"])
     assert r3.mine == {"a": 1000, "b": 1000, "c": 1000} and r3.replayed == 3 and not r3.dropped
     # A new checkpoint sees every one of them as taken.
-    r4 = store.claim(["a", "b", "c", "d"], owner="q2:0", batch_id=0, now_ms=5, keys=["g1", "g1", "g2", "g1"])
+    r4 = store.claim(["a", "b", "c", "d"], owner="q2:0", now_ms=5, keys=["g1", "g1", "g2", "g1"])
     assert r4.dropped == {"a", "b", "c", "d"} and not r4.mine
 
 
@@ -91,11 +91,11 @@ def test_a_group_of_more_ids_than_one_update_takes_several_rounds(aws):
     _, ddb = aws
     store = ClaimStore(ddb, "claims", sleep=lambda s: None, parallel=1)
     ids = [f"id-{i:03d}" for i in range(120)]
-    r = store.claim(ids, owner="q:0", batch_id=0, now_ms=7, keys=["g"] * 120)
+    r = store.claim(ids, owner="q:0", now_ms=7, keys=["g"] * 120)
     assert len(r.mine) == 120 and r.calls == 1 + 3  # BatchGetItem + 50 + 50 + 20 ids
     item = ddb.get_item(TableName="claims", Key={"claim_key": {"S": "g"}})["Item"]
     assert len(item) == 120 + 2
-    again = store.claim(ids + ["new"], owner="q:1", batch_id=1, now_ms=8, keys=["g"] * 121,
+    again = store.claim(ids + ["new"], owner="q:1", now_ms=8, keys=["g"] * 121,
                         check_existing=False)
     assert again.mine == {"new": 8} and len(again.dropped) == 120
 
@@ -124,7 +124,7 @@ def test_throttling_is_retried_then_fails_clearly(aws):
     ddb.batch_get_item = flaky
     slept = []
     store = ClaimStore(ddb, "claims", sleep=slept.append)
-    assert store.claim(["x"], owner="q:0", batch_id=0, now_ms=1).mine == {"x": 1}
+    assert store.claim(["x"], owner="q:0", now_ms=1).mine == {"x": 1}
     assert len(slept) == 2 and slept[1] > slept[0] * 1.0 - 1e-9
 
     def always(**kw):
@@ -133,4 +133,4 @@ def test_throttling_is_retried_then_fails_clearly(aws):
 
     ddb.batch_get_item = always
     with pytest.raises(ClaimError, match="BatchGetItem on table 'claims' still failing after 3 attempts"):
-        ClaimStore(ddb, "claims", max_attempts=3, sleep=lambda s: None).claim(["y"], "q:1", 1, 2)
+        ClaimStore(ddb, "claims", max_attempts=3, sleep=lambda s: None).claim(["y"], "q:1", 2)

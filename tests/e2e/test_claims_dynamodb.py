@@ -23,17 +23,17 @@ def test_grouped_claims_split_mine_dropped_and_replayed(dynamodb, ddb_table):
     ensure_table(dynamodb, table)
     ids, keys = _groups(600)  # 7 devices x 10 one-minute windows, some groups over 50 ids
     store = ClaimStore(dynamodb, table)
-    first = store.claim(ids[:300], "q:0", 0, 1000, keys=keys[:300])
+    first = store.claim(ids[:300], "q:0", 1000, keys=keys[:300])
     assert first.mine == {i: 1000 for i in ids[:300]} and not first.dropped
 
     # The next batch overlaps the first in the same items: the failed updates' old items
     # say which ids are taken, without a read of their own.
     store._stored = lambda *a: (_ for _ in ()).throw(AssertionError("GetItem fallback used"))
-    second = store.claim(ids, "q:1", 1, 2000, keys=keys, check_existing=False)
+    second = store.claim(ids, "q:1", 2000, keys=keys, check_existing=False)
     assert second.mine == {i: 2000 for i in ids[300:]} and second.dropped == set(ids[:300])
 
     # Batch 1 replayed after a crash: its own ids with their first detected_at.
-    replay = ClaimStore(dynamodb, table).claim(ids, "q:1", 1, 3000, keys=keys)
+    replay = ClaimStore(dynamodb, table).claim(ids, "q:1", 3000, keys=keys)
     assert replay.mine == {i: 2000 for i in ids[300:]} and replay.replayed == 300
     assert replay.dropped == set(ids[:300])
     stored = sum(len(item) - 2 for item in dynamodb.scan(TableName=table, ConsistentRead=True)["Items"])
@@ -49,7 +49,7 @@ def test_racing_owners_split_a_group_without_overlap(dynamodb, ddb_table):
 
     def run(owner: str) -> None:
         results[owner] = ClaimStore(dynamodb, table, seed=hash(owner) & 0xFFFF).claim(
-            ids, f"{owner}:0", 0, 1, keys=keys, check_existing=False)
+            ids, f"{owner}:0", 1, keys=keys, check_existing=False)
 
     threads = [threading.Thread(target=run, args=(o,)) for o in ("a", "b")]
     for t in threads:

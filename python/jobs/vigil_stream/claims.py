@@ -116,7 +116,7 @@ class ClaimStore:
         # on two busy cores Thread.start() waited ~40 ms per batch to be scheduled.
         self._pool: ThreadPoolExecutor | None = None
 
-    def claim(self, ids: Sequence[str], owner: str, batch_id: int, now_ms: int,
+    def claim(self, ids: Sequence[str], owner: str, now_ms: int,
               check_existing: bool = True, keys: Optional[Sequence[str]] = None) -> ClaimResult:
         """Claim `ids` for `owner` (query id + batch id); see the module doc.
 

@@ -326,7 +326,7 @@ def write_batch(ctx: SinkContext, table: pa.Table, batch_id: int) -> dict:
         window = ctx.cfg.claim_window_ms
         keys = [claim_key(d, t, window) for d, t in
                 zip(unique["device_id"].to_pylist(), unique["event_time_ms"].to_pylist())]
-        result = ctx.claims.claim(unique["anomaly_id"].to_pylist(), owner, batch_id, ctx.clock_ms(),
+        result = ctx.claims.claim(unique["anomaly_id"].to_pylist(), owner, ctx.clock_ms(),
                                   check_existing=ctx.may_replay, keys=keys)
         claim_ms = (time.monotonic() - t0) * 1000
         _fire(ctx, "after_claim", batch_id)
