@@ -55,6 +55,11 @@ class JobConfig:
     # "vigil": the job's own source (source.py, librdkafka); kafka_options are librdkafka settings.
     # "spark": Spark's Kafka source; kafka_options are Java client settings.
     kafka_source: str = "vigil"
+    # "partition": a Kafka partition's events are scored in one bucket, and Spark moves offset
+    # ranges, not events (the stateful task reads its ranges itself); needs events keyed by
+    # device. "device": events are routed by a hash of device_id and shuffled (any keying).
+    # Spark's Kafka source always routes by device. Fixed by the checkpoint.
+    routing: str = "partition"
     dlq_topic: Optional[str] = None
     s3_endpoint: Optional[str] = None
     ddb_endpoint: Optional[str] = None
@@ -118,6 +123,8 @@ class JobConfig:
                               f"offsets object, got {self.starting_offsets!r}")
         if self.kafka_source not in ("vigil", "spark"):
             raise ConfigError(f"job config: 'kafka_source' must be vigil or spark, got {self.kafka_source!r}")
+        if self.routing not in ("partition", "device"):
+            raise ConfigError(f"job config: 'routing' must be partition or device, got {self.routing!r}")
         for name, lo, hi in (("max_offsets_per_trigger", 1, 10**9), ("num_buckets", 1, 4096),
                              ("records_per_file", 1, 10**7), ("claim_ttl_days", 1, 3650),
                              ("claim_window_ms", 1_000, 86_400_000)):

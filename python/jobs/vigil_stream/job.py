@@ -107,7 +107,7 @@ def kafka_reader_options(cfg: JobConfig) -> dict[str, str]:
 def source_options(cfg: JobConfig) -> dict[str, str]:
     """Options of the job's own source (source.KafkaRangeSource); kafka_options are librdkafka settings."""
     return {"bootstrap": cfg.kafka_bootstrap, "topic": cfg.kafka_topic, "num_buckets": str(cfg.num_buckets),
-            "starting_offsets": cfg.starting_offsets,
+            "starting_offsets": cfg.starting_offsets, "routing": cfg.routing,
             "max_offsets_per_trigger": str(cfg.max_offsets_per_trigger),
             "kafka_settings": json.dumps({str(k): str(v) for k, v in cfg.kafka_options.items()})}
 
@@ -157,10 +157,13 @@ def transform(df: DataFrame, cfg: JobConfig, detector_yaml: str) -> DataFrame:
     routed = df
     if cfg.kafka_source == "spark":  # Spark's Kafka rows, routed here; the job's own source routes as it reads
         routed = df.select(*KAFKA_COLUMNS).mapInArrow(route_batches(cfg.num_buckets), PACKED_SCHEMA)
+    detect = detect_bucket(detector_yaml)
+    if cfg.kafka_source != "spark" and cfg.routing == "partition":
+        from .source import piece_reader
+        detect = detect_bucket(detector_yaml, piece_reader(source_options(cfg)), cfg.num_buckets)
     return (routed.withWatermark("event_time", f"{cfg.allowed_lateness_ms} milliseconds")
             .groupBy("bucket")
-            .applyInPandasWithState(detect_bucket(detector_yaml), PACKED_OUTPUT_SCHEMA, STATE_SCHEMA,
-                                    "append", "NoTimeout"))
+            .applyInPandasWithState(detect, PACKED_OUTPUT_SCHEMA, STATE_SCHEMA, "append", "NoTimeout"))
 
 
 def start(spark: SparkSession, cfg: JobConfig) -> StreamingQuery:

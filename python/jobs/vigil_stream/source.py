@@ -80,6 +80,7 @@ class KafkaRangeStreamReader(DataSourceStreamReader):
         self.topic = self.options["topic"]
         self.max_offsets = int(self.options.get("max_offsets_per_trigger", 0)) or None
         self.num_buckets = int(self.options["num_buckets"])
+        self.routing = self.options.get("routing", "partition")
         self.poll_timeout_ms = int(self.options.get("poll_timeout_ms", DEFAULT_POLL_TIMEOUT_MS))
         self._client = None      # driver only, created on first use
         self._position = None    # the end of the last planned batch: {partition: offset}
@@ -155,19 +156,51 @@ class KafkaRangeStreamReader(DataSourceStreamReader):
 
     # -- reading, on the executors ----------------------------------------------------
     def read(self, partition: KafkaRange) -> Iterator:
-        key = _reader_key(self.options, partition.topic, partition.partition)
-        try:
-            reader = _partition_reader(key, self.options)
-            reader.seek(partition.start, partition.end)
-            while True:
-                data, value_offsets, validity, offsets, ts_ms = reader.next(READ_MESSAGES, READ_BYTES,
-                                                                            self.poll_timeout_ms)
-                if len(offsets) == 0:
-                    return
-                yield route_piece(partition, data, value_offsets, validity, offsets, ts_ms, self.num_buckets)
-        except BaseException:   # an error, or the task stopped reading: the consumer's position is unknown
-            _READERS.pop(key, None)
-            raise
+        if self.routing == "partition":
+            yield self._range_row(partition)
+            return
+        for cols in read_pieces(self.options, partition.topic, partition.partition, partition.start,
+                                partition.end):
+            yield route_piece(partition, *cols, self.num_buckets)
+
+    def _range_row(self, rng: KafkaRange):
+        """Routing by partition: the range as one row, with its max event time (transform.range_row)."""
+        from .transform import event_times, piece_values, range_row
+        n, max_ms = 0, None
+        for data, value_offsets, validity, offsets, _ in read_pieces(self.options, rng.topic, rng.partition,
+                                                                     rng.start, rng.end):
+            ev_ms, rejected = event_times(piece_values(data, value_offsets, validity, len(offsets)),
+                                          self.num_buckets)
+            n += len(offsets)
+            valid = ev_ms[~rejected]
+            if len(valid):
+                m = int(valid.max())
+                max_ms = m if max_ms is None else max(max_ms, m)
+        return range_row(rng.topic, rng.partition, rng.start, rng.end, n, max_ms, self.num_buckets)
+
+
+def read_pieces(options: dict, topic: str, partition: int, start: int, end: int) -> Iterator[tuple]:
+    """The reader's columns of [start, end), piece by piece, from this worker's consumer."""
+    key = _reader_key(options, topic, partition)
+    timeout_ms = int(options.get("poll_timeout_ms", DEFAULT_POLL_TIMEOUT_MS))
+    try:
+        reader = _partition_reader(key, options)
+        reader.seek(start, end)
+        while True:
+            cols = reader.next(READ_MESSAGES, READ_BYTES, timeout_ms)
+            if len(cols[3]) == 0:
+                return
+            yield cols
+    except BaseException:   # an error, or the caller stopped reading: the consumer's position is unknown
+        _READERS.pop(key, None)
+        raise
+
+
+def piece_reader(options: dict):
+    """read_pieces bound to the source options: the stateful step's range reader."""
+    def read(topic: str, partition: int, start: int, end: int):
+        return read_pieces(options, topic, partition, start, end)
+    return read
 
 
 class KafkaRangeSource(DataSource):

@@ -290,6 +290,65 @@ def route_batches(num_buckets: int):
     return fn
 
 
+# -- routing by Kafka partition: Spark moves offset ranges, not events ------------------
+
+def range_bucket(partition: int, num_buckets: int) -> int:
+    """The bucket of a Kafka partition's events when the job routes by partition."""
+    return partition % num_buckets
+
+
+def range_row(topic: str, partition: int, start: int, end: int, rows: int,
+              max_event_ms: Optional[int], num_buckets: int) -> pa.RecordBatch:
+    """One PACKED_SCHEMA row that stands for a whole offset range: its bucket's partition
+    key, the max event time of its valid events (the watermark's input; null if none) and,
+    as payload, the range itself. The stateful task reads the range again (read_ranges)."""
+    payload = f'{{"topic":{_json_str(topic)},"partition":{partition},"start":{start},"end":{end}}}'.encode()
+    return pa.RecordBatch.from_arrays(
+        [pa.array([int(partition_keys(num_buckets)[range_bucket(partition, num_buckets)])], pa.int32()),
+         pa.array([0 if max_event_ms is None else max_event_ms * 1000], pa.timestamp("us", tz="UTC"),
+                  mask=np.array([max_event_ms is None])),
+         pa.array([rows], pa.int64()), pa.array([payload], pa.binary())],
+        names=[f.name for f in PACKED_SCHEMA.fields])
+
+
+def _json_str(text: str) -> str:
+    import json
+    return json.dumps(text)
+
+
+def piece_values(data, value_offsets, validity, n: int) -> pa.Array:
+    """A reader piece's values as an Arrow binary array, zero-copy."""
+    return pa.Array.from_buffers(pa.binary(), n, [None if validity is None else pa.py_buffer(validity),
+                                                  pa.py_buffer(value_offsets), pa.py_buffer(data)])
+
+
+def event_times(value: pa.Array, num_buckets: int) -> tuple[np.ndarray, np.ndarray]:
+    """(event time ms, rejected) of each value: one C++ call (Router.route)."""
+    from vigil.arrow import binary_buffers
+    _, ts_ms, reason = _router(num_buckets).route(*binary_buffers(value))
+    return ts_ms, reason >= 0
+
+
+def read_ranges(ranges: list[dict], read_piece, num_buckets: int) -> pa.Table:
+    """The events of offset ranges ({"topic", "partition", "start", "end"}) as one ROUTED_ARROW
+    table, one chunk per piece read. read_piece(topic, partition, start, end) yields the
+    reader's columns (source.read_pieces)."""
+    batches = []
+    for r in sorted(ranges, key=lambda r: (r["partition"], r["start"])):
+        for data, value_offsets, validity, offsets, ts_ms in read_piece(r["topic"], r["partition"],
+                                                                       r["start"], r["end"]):
+            n = len(offsets)
+            value = piece_values(data, value_offsets, validity, n)
+            ev_ms, rejected = event_times(value, num_buckets)
+            zeros = pa.array(np.zeros(n, np.int32))
+            batches.append(pa.RecordBatch.from_arrays(
+                [value, pa.array([r["topic"]], pa.string()).take(zeros),
+                 pa.array(np.full(n, r["partition"], np.int32)), pa.array(offsets), pa.array(ts_ms),
+                 pa.array(ev_ms * 1000, pa.timestamp("us", tz="UTC"), mask=rejected)],
+                schema=ROUTED_ARROW))
+    return pa.Table.from_batches(batches, schema=ROUTED_ARROW)
+
+
 def _table(columns: dict, n: int) -> pa.Table:
     """A table with every output column (_ARROW_OUT); absent ones are all null."""
     arrays = []
@@ -375,12 +434,20 @@ def detect_rows(bucket: int, rows: pa.Table, state_blob: Optional[bytes], waterm
     return pa.concat_tables(frames), blob
 
 
-def detect_bucket(config_yaml: str):
-    """The applyInPandasWithState function: one call per bucket per micro-batch."""
+def detect_bucket(config_yaml: str, read_piece=None, num_buckets: int = 0):
+    """The applyInPandasWithState function: one call per bucket per micro-batch.
+
+    With read_piece (routing by partition) each input row names an offset range
+    (range_row), read here; otherwise the rows carry the events (route_columns)."""
     def fn(key, pdfs: Iterator[pd.DataFrame], state) -> Iterator[pd.DataFrame]:
         from vigil import reject_reason_names
         bucket = int(key[0])
-        rows = from_ipc([p for pdf in pdfs for p in pdf["payload"]], ROUTED_ARROW)
+        payloads = [p for pdf in pdfs for p in pdf["payload"]]
+        if read_piece is None:
+            rows = from_ipc(payloads, ROUTED_ARROW)
+        else:
+            import json
+            rows = read_ranges([json.loads(p) for p in payloads], read_piece, num_buckets)
         try:
             wm = int(state.getCurrentWatermarkMs())
         except Exception:  # no watermark defined (tests without withWatermark)
