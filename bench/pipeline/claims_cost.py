@@ -67,7 +67,7 @@ def main() -> int:
             ids = [uuid.uuid4().hex for _ in range(args.items)]
             c0, t0 = server_cpu_ms(pid), time.perf_counter()
             keys = [f"g{i // args.per_group}-{ids[0]}" for i in range(len(ids))]
-            got = store.claim(ids, "bench:1", int(time.time() * 1000), check_existing=False, keys=keys)
+            got = store.claim(ids, "bench:1", int(time.time() * 1000), keys=keys)
             wall = (time.perf_counter() - t0) * 1000
             if len(got.mine) != args.items:
                 raise SystemExit(f"claims_cost: {len(got.mine)} of {args.items} ids claimed")

@@ -143,6 +143,8 @@ def main() -> int:
                    help="extra JVM options for the job's JVM only (not ConsumerPerformance's), "
                         "e.g. -XX:+UseParallelGC; they come before the launcher's own "
                         "(stream.jvm_conf: -XX:TieredStopAtLevel=1 for a local master), which win a conflict")
+    p.add_argument("--routing", choices=("partition", "device"),
+                   help="the job's routing (config routing; default: the job's)")
     p.add_argument("--kafka-source", choices=("vigil", "spark"), default=None,
                    help="the job's Kafka source (default: the job's default); --kafka-option then "
                         "names librdkafka (vigil) or Java client (spark) settings")
@@ -164,9 +166,12 @@ def main() -> int:
                                    **dict(kv.split("=", 1) for kv in args.kafka_option)}
     if args.kafka_source:
         common["kafka_source"] = args.kafka_source
+    if args.routing:
+        common["routing"] = args.routing
     if args.spark_conf:
         common["spark_conf"] = {**stream.job_config(cfg)["spark_conf"], **dict(kv.split("=", 1) for kv in args.spark_conf)}
-    result: dict = {"kafka_source": common.get("kafka_source", "default"), "devices": args.devices, "metrics": args.metrics, "events": args.events,
+    result: dict = {"kafka_source": common.get("kafka_source", "default"),
+                    "routing": common.get("routing", "default"), "devices": args.devices, "metrics": args.metrics, "events": args.events,
                     "partitions": args.partitions, "cores": os.cpu_count(),
                     "load_avg_at_start": os.getloadavg()[0]}
 

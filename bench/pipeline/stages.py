@@ -90,6 +90,8 @@ def main() -> int:
     p.add_argument("--steps", default=",".join(STEPS))
     p.add_argument("--kafka-source", choices=("vigil", "spark"), default="vigil",
                    help="the source of the full step (read, handoff and route use Spark's; source the job's)")
+    p.add_argument("--routing", choices=("partition", "device"), default="partition",
+                   help="the job's routing (config routing) for the source and full steps")
     p.add_argument("--kafka-option", action="append", default=[], metavar="KEY=VALUE",
                    help="extra Kafka consumer option (repeatable), as run.py")
     p.add_argument("--spark-conf", action="append", default=[], metavar="KEY=VALUE",
@@ -126,7 +128,7 @@ def main() -> int:
                 p.error(f"--steps: unknown step {step!r} (one of {', '.join(STEPS)})")
             source = {"source": "vigil", "full": args.kafka_source}.get(step, "spark")
             cfg = JobConfig.from_dict({**base, "checkpoint_location": f"{tmp}/cp-{step}",
-                                       "kafka_source": source})
+                                       "kafka_source": source, "routing": args.routing})
             times = run(spark, step, cfg, args.batches)
             steady = times[1:] or times
             out[step] = {"batch_s": [round(t, 2) for t in times],

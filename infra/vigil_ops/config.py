@@ -74,6 +74,7 @@ class KafkaConfig:
     max_offsets_per_trigger: int
     security_protocol: str
     source: str = "vigil"   # the job's Kafka source: vigil (librdkafka) or spark (Spark's)
+    routing: str = "partition"  # partition (Spark moves offset ranges) or device (events shuffled)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -98,7 +99,8 @@ class DynamoConfig:
     table: str
     endpoint: str | None
     ttl_days: int
-    claim_window_s: int = 60   # a claim item: one device's anomalies of this much event time
+    claim_window_s: int = 60   # a claim item: the anomalies of this much event time...
+    claim_shards: int = 64     # ...and of the devices of one of this many shards
 
 
 @dataclasses.dataclass(frozen=True)
@@ -371,7 +373,12 @@ def _build(raw: dict, p: Path, environ: Mapping[str, str], home: Path) -> Config
     source = k.get("source", str, optional=True, default="vigil")
     if source not in ("vigil", "spark"):
         raise k.err("source", f"must be vigil (the job's own source) or spark (Spark's Kafka source), got {source!r}")
-    kafka = KafkaConfig(bootstrap, topic, dlt, starting, _positive(k, "max_offsets_per_trigger"), proto, source)
+    routing = k.get("routing", str, optional=True, default="partition")
+    if routing not in ("partition", "device"):
+        raise k.err("routing", f"must be partition (events keyed by device: each partition scored where it is "
+                               f"read) or device (events shuffled by device), got {routing!r}")
+    kafka = KafkaConfig(bootstrap, topic, dlt, starting, _positive(k, "max_offsets_per_trigger"), proto, source,
+                        routing)
     k.done()
 
     sp = _Section(p, raw, "spark")
@@ -405,7 +412,10 @@ def _build(raw: dict, p: Path, environ: Mapping[str, str], home: Path) -> Config
     window = d.get("claim_window_s", int, optional=True, default=60)
     if not 1 <= window <= 86_400:
         raise d.err("claim_window_s", f"must be an integer number of seconds in [1, 86400], got {window}")
-    dynamodb = DynamoConfig(table, _endpoint(d, "endpoint"), _positive(d, "ttl_days"), window)
+    shards = d.get("claim_shards", int, optional=True, default=64)
+    if not 1 <= shards <= 100_000:
+        raise d.err("claim_shards", f"must be an integer in [1, 100000], got {shards}")
+    dynamodb = DynamoConfig(table, _endpoint(d, "endpoint"), _positive(d, "ttl_days"), window, shards)
     d.done()
 
     a = _Section(p, raw, "aws")

@@ -5,9 +5,11 @@
 
 from __future__ import annotations
 
+import zlib
+
 import pytest
 
-from vigil_stream.claims import ClaimError, ClaimStore, claim_key, ensure_table
+from vigil_stream.claims import ClaimError, ClaimStore, claim_key, ensure_table, shard_of
 
 
 def test_first_claim_is_mine_and_other_owner_is_dropped(aws):
@@ -30,15 +32,24 @@ def test_replay_of_same_batch_gets_its_own_ids_with_original_time(aws):
     assert again.replayed == 2 and not again.dropped
 
 
-def test_without_check_existing_only_the_conditional_writes_decide(aws):
+def test_a_write_lost_to_another_writer_is_read_and_decided_again(aws):
+    # Between this store's read and its write, another owner claims "a" in the same group:
+    # the version condition cancels the write, the group is read again, "a" is dropped.
     _, ddb = aws
     store = ClaimStore(ddb, "claims", sleep=lambda s: None, parallel=1)
-    store.claim(["a"], owner="q1:0", now_ms=1000)
-    r = store.claim(["a", "b"], owner="q1:1", now_ms=2000, check_existing=False)
+    real = store._batch_get
+    raced = []
+
+    def read_then_race(keys, result):
+        found = real(keys, result)
+        if not raced:
+            raced.append(True)
+            ClaimStore(ddb, "claims", parallel=1).claim(["a"], owner="other:0", now_ms=5, keys=["g"])
+        return found
+    store._batch_get = read_then_race
+    r = store.claim(["a", "b"], owner="q1:1", now_ms=2000, keys=["g", "g"])
     assert r.mine == {"b": 2000} and r.dropped == {"a"}
-    assert r.calls == 2  # one cancelled transaction, one retry of "b"; no BatchGetItem
-    checked = store.claim(["c"], owner="q1:2", now_ms=3000)
-    assert checked.calls == 2  # BatchGetItem + TransactWriteItems
+    assert r.calls == 4  # read, cancelled write, read again, write
 
 
 def test_new_checkpoint_is_another_owner(aws):
@@ -54,17 +65,21 @@ def test_many_ids_span_several_requests(aws):
     store = ClaimStore(ddb, "claims", sleep=lambda s: None, parallel=1)
     ids = [f"id-{i:04d}" for i in range(250)]
     r = store.claim(ids[:120], owner="q:0", now_ms=1)
-    assert len(r.mine) == 120
+    assert len(r.mine) == 120 and r.calls == 2 + 2  # 120 groups: 2 BatchGetItem, 2 TransactWriteItems
     r = store.claim(ids, owner="q:1", now_ms=2)
     assert len(r.mine) == 130 and len(r.dropped) == 120
     item = ddb.get_item(TableName="claims", Key={"claim_key": {"S": "id-0200"}})["Item"]
-    assert item["id-0200"]["S"] == "q:1|2"  # owner "<query>:<batch>", then detected_at
+    assert item["c"]["SS"] == ["id-0200|q:1|2"]  # anomaly id, owner "<query>:<batch>", detected_at
+    assert item["v"]["N"] == "1"
     assert int(item["expires_at"]["N"]) == 2 // 1000 + 30 * 86400
 
 
-def test_claim_key_is_device_and_event_time_window():
-    assert claim_key("dev|7", 125_000, 60_000) == "60000:2:dev|7"
+def test_claim_key_is_event_time_window_and_device_shard():
+    assert claim_key("dev|7", 125_000, 60_000, 64) == f"60000:64:2:{shard_of('dev|7', 64)}"
     assert claim_key("d", 119_999, 60_000) == claim_key("d", 60_000, 60_000) != claim_key("d", 120_000, 60_000)
+    assert shard_of("dev-1", 64) == zlib.crc32(b"dev-1") % 64   # the same in every process and language
+    shards = {shard_of(f"dev-{i}", 64) for i in range(1000)}
+    assert len(shards) == 64
 
 
 def test_a_group_holds_its_ids_in_one_item_and_each_id_keeps_its_owner(aws):
@@ -74,30 +89,37 @@ def test_a_group_holds_its_ids_in_one_item_and_each_id_keeps_its_owner(aws):
     assert r1.mine == {"a": 1000, "b": 1000, "c": 1000}
     assert r1.calls == 2  # BatchGetItem + one TransactWriteItems of two updates
     item = ddb.get_item(TableName="claims", Key={"claim_key": {"S": "g1"}})["Item"]
-    assert {k: v["S"] for k, v in item.items() if k not in ("claim_key", "expires_at")} == {
-        "a": "q1:0|1000", "b": "q1:0|1000"}
+    assert sorted(item["c"]["SS"]) == ["a|q1:0|1000", "b|q1:0|1000"] and item["v"]["N"] == "1"
     # A later batch: "b" is another owner's (dropped), "d" is new in the same group.
-    r2 = store.claim(["b", "d"], owner="q1:1", now_ms=2000, keys=["g1", "g1"], check_existing=False)
+    r2 = store.claim(["b", "d"], owner="q1:1", now_ms=2000, keys=["g1", "g1"])
     assert r2.mine == {"d": 2000} and r2.dropped == {"b"}
+    item = ddb.get_item(TableName="claims", Key={"claim_key": {"S": "g1"}})["Item"]
+    assert len(item["c"]["SS"]) == 3 and item["v"]["N"] == "2"
     # The first batch replayed (a crash after its claims): its ids again, with their time.
     r3 = store.claim(["a", "b", "c"], owner="q1:0", now_ms=9999, keys=["g1", "g1", "g2"])
     assert r3.mine == {"a": 1000, "b": 1000, "c": 1000} and r3.replayed == 3 and not r3.dropped
+    assert r3.calls == 1  # all decided by the read: nothing to write
     # A new checkpoint sees every one of them as taken.
     r4 = store.claim(["a", "b", "c", "d"], owner="q2:0", now_ms=5, keys=["g1", "g1", "g2", "g1"])
     assert r4.dropped == {"a", "b", "c", "d"} and not r4.mine
 
 
-def test_a_group_of_more_ids_than_one_update_takes_several_rounds(aws):
+def test_an_item_that_would_outgrow_400_kb_fails_naming_the_settings(aws):
     _, ddb = aws
-    store = ClaimStore(ddb, "claims", sleep=lambda s: None, parallel=1)
-    ids = [f"id-{i:03d}" for i in range(120)]
-    r = store.claim(ids, owner="q:0", now_ms=7, keys=["g"] * 120)
-    assert len(r.mine) == 120 and r.calls == 1 + 3  # BatchGetItem + 50 + 50 + 20 ids
-    item = ddb.get_item(TableName="claims", Key={"claim_key": {"S": "g"}})["Item"]
-    assert len(item) == 120 + 2
-    again = store.claim(ids + ["new"], owner="q:1", now_ms=8, keys=["g"] * 121,
-                        check_existing=False)
-    assert again.mine == {"new": 8} and len(again.dropped) == 120
+    from botocore.exceptions import ClientError
+
+    def too_big(**kw):
+        raise ClientError({"Error": {"Code": "ValidationException",
+                                     "Message": "Item size has exceeded the maximum allowed size"},
+                           "ResponseMetadata": {"HTTPStatusCode": 400}}, "TransactWriteItems")
+    ddb.transact_write_items = too_big
+    with pytest.raises(ClaimError, match="raise claim_shards or lower claim_window_ms"):
+        ClaimStore(ddb, "claims", parallel=1).claim(["a"], owner="q:0", now_ms=1, keys=["g"])
+
+
+def test_ids_with_the_separator_are_refused():
+    with pytest.raises(ValueError, match="contains '|'"):
+        ClaimStore(None, "claims").claim(["a|b"], owner="q:0", now_ms=1)
 
 
 def test_a_table_with_another_key_is_refused_clearly(aws):

@@ -63,3 +63,14 @@ def test_claim_window_must_be_whole_ms_in_range(window):
     from vigil_stream.config import ConfigError
     with pytest.raises(ConfigError, match=r"'claim_window_ms' must be an integer in \[1000, 86400000\]"):
         cfg("/tmp/cp", claim_window_ms=window)
+
+
+def test_routing_and_claim_shards_are_checked_and_reach_the_source():
+    from vigil_stream.config import ConfigError
+    from vigil_stream.job import source_options
+    with pytest.raises(ConfigError, match="'routing' must be partition or device, got 'bucket'"):
+        cfg("/tmp/cp", routing="bucket")
+    with pytest.raises(ConfigError, match=r"'claim_shards' must be an integer in \[1, 100000\]"):
+        cfg("/tmp/cp", claim_shards=0)
+    assert source_options(cfg("/tmp/cp"))["routing"] == "partition"
+    assert source_options(cfg("/tmp/cp", routing="device"))["routing"] == "device"

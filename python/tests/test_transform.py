@@ -120,3 +120,55 @@ def test_routed_chunks_are_zstd_compressed_and_round_trip():
     back = dict(zip(rows["kafka_offset"].to_pylist(), rows["value"].to_pylist()))
     assert all(back[i] == values[i].as_py() for i in range(n))
     assert sum(packed.column("rows").to_pylist()) == n
+
+
+def _pieces(values: list, first_offset: int, piece: int):
+    """What source.read_pieces yields for these values: the reader's columns, piece by piece."""
+    import numpy as np
+    for s in range(0, len(values), piece):
+        part = values[s:s + piece]
+        arr = pa.array(part, pa.binary())
+        validity, voff, data = arr.buffers()
+        n = len(part)
+        yield (np.frombuffer(data, np.uint8) if data else np.zeros(0, np.uint8),
+               np.frombuffer(voff, np.int32)[:n + 1].copy(),
+               None if validity is None else np.frombuffer(validity, np.uint8).copy(),
+               np.arange(first_offset + s, first_offset + s + n, dtype=np.int64),
+               np.full(n, T0 + 7, np.int64))
+
+
+def test_routing_by_partition_moves_ranges_and_reads_them_in_the_stateful_task():
+    """range_row stands for a range (max event time, count); read_ranges gives the same
+    ROUTED_ARROW rows route_columns ships when events travel through the shuffle."""
+    import numpy as np
+    from vigil_stream.transform import (ROUTED_ARROW, from_ipc, partition_keys, range_row, read_ranges,
+                                        route_columns)
+    values = [event(f"dev-{i % 5}", i, 20.0, T0 + 1000 * i) for i in range(250)]
+    values[17] = b"{not json"
+    values[40] = None   # a tombstone
+    reads = []
+
+    def read_piece(topic, partition, start, end):
+        reads.append((topic, partition, start, end))
+        return _pieces(values[start - 100:end - 100], start, 64)
+
+    row = range_row("t", 3, 100, 350, 250, T0 + 1000 * 249, 2)
+    assert row.column("bucket").to_pylist() == [int(partition_keys(2)[1])]   # partition 3 -> bucket 1
+    assert row.column("rows").to_pylist() == [250]
+    assert row.column("event_time").cast(pa.int64()).to_pylist() == [(T0 + 249_000) * 1000]
+    ref = json.loads(row.column("payload")[0].as_py())
+    assert ref == {"topic": "t", "partition": 3, "start": 100, "end": 350}
+    none = range_row("t", 0, 0, 2, 2, None, 2)   # only rejects: no event time, the watermark keeps still
+    assert none.column("event_time").null_count == 1
+
+    got = read_ranges([{"topic": "t", "partition": 3, "start": 100, "end": 350}], read_piece, 2)
+    assert reads == [("t", 3, 100, 350)] and got.schema == ROUTED_ARROW
+    assert got["value"].num_chunks == 4   # one per piece read: no copy into one buffer
+    n = len(values)
+    shipped = from_ipc(route_columns(pa.array(values, pa.binary()), pa.array(["t"] * n),
+                                     pa.array(np.full(n, 3, np.int32)),
+                                     pa.array(np.arange(100, 100 + n, dtype=np.int64)),
+                                     pa.array(np.full(n, T0 + 7, np.int64)), 2).column("payload").to_pylist(),
+                       ROUTED_ARROW).sort_by("kafka_offset")
+    assert got.combine_chunks().equals(shipped.combine_chunks())
+    assert got["event_time"].null_count == 2   # the malformed value and the tombstone

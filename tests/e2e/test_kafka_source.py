@@ -156,3 +156,42 @@ def test_ranges_that_end_in_the_middle_of_a_fetch(stack, kafka_topic):
             got += [(int(o), bytes(data[voff[i]:voff[i] + 8])) for i, o in enumerate(offsets)]
             time.sleep(0.005)   # a slow reader: the fetcher runs ahead of it
         assert got == [(i, b"%08d" % i) for i in range(start, end)], (start, end)
+
+
+def test_routing_by_partition_reads_a_range_twice_the_same(stack, kafka_topic):
+    """routing: partition. The read task yields one row for its range (count, max event time
+    of the valid events); the stateful task's read of the same range gives exactly the
+    events and coordinates route_piece would have shipped."""
+    import json
+    import pyarrow as pa
+    from confluent_kafka import Producer
+    from vigil_stream.source import KafkaRange, KafkaRangeStreamReader, piece_reader, route_piece
+    from vigil_stream.transform import ROUTED_ARROW, from_ipc, read_ranges
+    name = kafka_topic()
+    t0 = 1_795_428_000_000
+    p = Producer({"bootstrap.servers": stack.kafka.bootstrap, "linger.ms": 5})
+    for i in range(3000):
+        ts = t0 + (i * 7919) % 3000 * 1000   # event times out of order
+        value = b"{broken" if i % 500 == 3 else json.dumps(
+            {"event_id": f"e{i}", "device_id": f"d{i % 9}", "ts": ts, "metrics": {"x": 1.0}}).encode()
+        p.produce(name, value=value, key=f"d{i % 9}".encode(), partition=0)
+    assert p.flush(30) == 0
+    options = {"bootstrap": stack.kafka.bootstrap, "topic": name, "num_buckets": "2", "routing": "partition"}
+    reader = KafkaRangeStreamReader(options)
+    rng = KafkaRange(name, 0, 100, 2900)
+    [row] = list(reader.read(rng))
+    assert row.column("rows").to_pylist() == [2800]
+    valid_ts = [t0 + (i * 7919) % 3000 * 1000 for i in range(100, 2900) if i % 500 != 3]
+    assert row.column("event_time").cast(pa.int64()).to_pylist() == [max(valid_ts) * 1000]
+    ref = json.loads(row.column("payload")[0].as_py())
+    got = read_ranges([ref], piece_reader(options), 2)
+    r = vigil.KafkaPartitionReader(settings(stack), name, 0)
+    r.seek(100, 2900)
+    shipped = []
+    while True:
+        cols = r.next(1000, 1 << 24, 10_000)
+        if len(cols[3]) == 0:
+            break
+        shipped += route_piece(rng, *cols, 2).column("payload").to_pylist()
+    want = from_ipc(shipped, ROUTED_ARROW).sort_by("kafka_offset").combine_chunks()
+    assert got.combine_chunks().equals(want)

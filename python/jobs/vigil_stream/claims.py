@@ -1,19 +1,20 @@
 """Anomaly claims in DynamoDB: who wrote which anomaly, so each is written once.
 
-One item per claim group: a device's anomalies whose event times fall in the same
-window of `window_ms` (`claim_key`); in it, one attribute per anomaly:
+One item per claim group: the anomalies whose event times fall in the same window of
+`window_ms` and whose devices hash to the same one of `shards` shards (`claim_key`):
 
-    claim_key (hash key) "<window_ms>:<window index>:<device_id>"
-    | <anomaly_id> "<query id>:<batch id>|<detected_at ms>"  (one per anomaly)
+    claim_key (hash key) "<window_ms>:<shards>:<window index>:<shard>"
+    | c  string set, one element per anomaly: "<anomaly_id>|<query id>:<batch id>|<detected_at ms>"
+    | v  version: +1 by every write, the condition of the next (optimistic locking)
     | expires_at (epoch s, the table's TTL attribute; renewed by every claim)
 
 A duplicate event, a reprocessing from old offsets and a new checkpoint all produce
 the same anomaly id with the same device and event time, so they land in the same
-group. Grouping is what makes claims cheap: the default mix flags ~4% of the events,
-in runs of one device's readings, and DynamoDB Local spent ~0.2 ms of CPU per item
-written and ~0.025 per anomaly in items of 20 (bench/RESULTS.md, "Pipeline"). An item
-stays under DynamoDB's 400 KB while a device has fewer than ~4,000 anomalies in a
-window; a larger one fails the batch with a message to lower the window.
+item. Few, large items are what make claims cheap: DynamoDB Local spends ~0.3-0.45 ms
+per item written, whatever it holds, and the default mix flags ~4% of the events
+(bench/RESULTS.md, "Pipeline"). An item stays under DynamoDB's 400 KB while a shard has
+fewer than ~4,000 anomalies in a window (~95 bytes each); a larger one fails the batch
+with a message to raise claim_shards or lower the window.
 
 `ClaimStore.claim(ids, keys)` sorts ids into:
   * mine: not claimed before, or claimed by this very batch (a replay after a
@@ -21,20 +22,21 @@ window; a larger one fails the batch with a message to lower the window.
   * dropped: claimed by another batch or checkpoint (a duplicate event, a
     reprocessing from old offsets, a new checkpoint); the caller counts them.
 
-Read first: one BatchGetItem per 100 groups (strongly consistent; up to `parallel` at
-once). New ids are then claimed with TransactWriteItems: per group one conditional
-update of up to 50 ids (`SET <id> = if_not_exists(<id>, :mine)` for each, under
-`(attribute_not_exists(<id>) OR begins_with(<id>, "<owner>|"))` for each), up to 100
-groups per call and `parallel` calls at once. When the transaction is cancelled, the
-failed groups' old items (ReturnValuesOnConditionCheckFailure) say which ids another
-owner holds; the rest are retried. Throttling, 5xx and transaction conflicts back off
-exponentially (seeded jitter).
+Read, then write: one BatchGetItem per 100 groups (strongly consistent; up to `parallel`
+at once) gives each group's claims and version; ids stored there are mine or dropped,
+the rest are new. New ids are added with TransactWriteItems, per group one update
+`ADD c :new SET v = v + 1, expires_at = :exp` under `v = <the version read>` (or
+`attribute_not_exists(claim_key)` for a new group), up to 100 groups per call and
+`parallel` calls at once. A transaction cancelled by a condition (another writer got
+there first) is read and decided again. Throttling, 5xx and transaction conflicts back
+off exponentially (seeded jitter).
 """
 
 from __future__ import annotations
 
 import random
 import time
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Optional, Sequence
@@ -42,17 +44,24 @@ from typing import Callable, Optional, Sequence
 HASH_KEY = "claim_key"
 BATCH_GET_LIMIT = 100
 TRANSACT_LIMIT = 100
-IDS_PER_UPDATE = 50   # keeps the condition expression under DynamoDB's 4 KB
+TRANSACT_BYTES = 2 << 20   # new elements per TransactWriteItems (DynamoDB: 4 MB per request)
 DEFAULT_WINDOW_MS = 60_000
+DEFAULT_SHARDS = 64
 _RETRYABLE = {"ProvisionedThroughputExceededException", "ThrottlingException",
               "RequestLimitExceeded", "InternalServerError", "ServiceUnavailable",
               "TransactionInProgressException"}
 
 
-def claim_key(device_id: str, event_time_ms: int, window_ms: int = DEFAULT_WINDOW_MS) -> str:
-    """The claim group of an anomaly: its device and event-time window (device last, so
-    that any device id is unambiguous)."""
-    return f"{window_ms}:{event_time_ms // window_ms}:{device_id}"
+def shard_of(device_id: str, shards: int) -> int:
+    """The claim shard of a device: CRC-32 of its id, mod shards (stable across processes)."""
+    return zlib.crc32(device_id.encode("utf-8")) % shards
+
+
+def claim_key(device_id: str, event_time_ms: int, window_ms: int = DEFAULT_WINDOW_MS,
+              shards: int = DEFAULT_SHARDS) -> str:
+    """The claim group of an anomaly: its event-time window and its device's shard. The
+    window and shard count are part of the key: another setting never meets these items."""
+    return f"{window_ms}:{shards}:{event_time_ms // window_ms}:{shard_of(device_id, shards)}"
 
 
 class ClaimError(RuntimeError):
@@ -95,11 +104,6 @@ def ensure_table(client, table: str, wait_s: float = 30.0) -> None:
             TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"})
 
 
-def _strings(item: Optional[dict]) -> dict[str, str]:
-    """A DynamoDB item's string attributes, as plain strings."""
-    return {k: v["S"] for k, v in (item or {}).items() if "S" in v}
-
-
 class ClaimStore:
     def __init__(self, client, table: str, ttl_days: int = 30, max_attempts: int = 8,
                  base_delay_s: float = 0.05, seed: int = 0,
@@ -117,64 +121,77 @@ class ClaimStore:
         self._pool: ThreadPoolExecutor | None = None
 
     def claim(self, ids: Sequence[str], owner: str, now_ms: int,
-              check_existing: bool = True, keys: Optional[Sequence[str]] = None) -> ClaimResult:
+              keys: Optional[Sequence[str]] = None) -> ClaimResult:
         """Claim `ids` for `owner` (query id + batch id); see the module doc.
 
         keys[i] is the claim group of ids[i] (`claim_key`); without keys every id is its
-        own group. check_existing=False skips the BatchGetItem pass, for a caller that
-        knows this owner cannot have claimed anything yet (the sink: every batch after the
-        first one of a process; only that first one can be a replay). The conditional
-        writes decide alone then; an id claimed elsewhere is dropped just the same.
-        """
+        own group."""
         keys = list(ids) if keys is None else list(keys)
         if len(keys) != len(ids):
             raise ValueError(f"claim: {len(ids)} ids but {len(keys)} keys")
         groups: dict[str, set[str]] = {}
         for aid, key in zip(ids, keys):
+            if "|" in aid:
+                raise ValueError(f"claim: anomaly id {aid!r} contains '|'")
             groups.setdefault(key, set()).add(aid)
         result = ClaimResult()
         prefix = owner + "|"
-        if check_existing:
-            for key, item in self._batch_get(sorted(groups), result).items():
-                self._decide(item, groups[key], prefix, result)
-        # One update per group and 50 ids; a group with more ids gets one update per round
-        # (a transaction may not touch an item twice).
-        rounds: list[list[tuple[str, list[str]]]] = []
-        for key in sorted(groups):
-            todo = sorted(groups[key])
-            for r, start in enumerate(range(0, len(todo), IDS_PER_UPDATE)):
-                if r == len(rounds):
-                    rounds.append([])
-                rounds[r].append((key, todo[start:start + IDS_PER_UPDATE]))
-        for ops in rounds:
-            for part in self._each_chunk(lambda c: self._transact(c, prefix, now_ms), ops, TRANSACT_LIMIT):
-                result.mine.update(part.mine)
-                result.dropped |= part.dropped
-                result.replayed += part.replayed
-                result.calls += part.calls
+        pending = sorted(groups)
+        attempt = 0
+        while pending:
+            stored = self._batch_get(pending, result)
+            ops: list[tuple[str, Optional[int], list[str]]] = []
+            for key in pending:
+                version, claims = stored.get(key, (None, {}))
+                new = self._decide(claims, groups[key], prefix, result)
+                if new:
+                    ops.append((key, version, new))
+            conflicted: list[str] = []
+            for part in self._each_chunk(lambda c: self._transact(c, prefix, now_ms), self._chunks(ops)):
+                done, failed = part
+                result.calls += done.calls
+                result.mine.update(done.mine)
+                conflicted += failed
+            pending = sorted(conflicted)
+            if pending:  # another writer changed these groups since the read: read them again
+                self._backoff(attempt, "TransactWriteItems", f"{len(pending)} claim groups changed meanwhile")
+                attempt += 1
         return result
 
     @staticmethod
-    def _decide(item: dict[str, str], pending: set[str], prefix: str, result: ClaimResult) -> None:
-        """Sort the ids of `pending` that `item` (a group's stored claims) holds into mine
-        or dropped, and remove them from `pending`."""
-        for aid in sorted(pending):
-            stored = item.get(aid)
+    def _decide(claims: dict[str, str], ids: set[str], prefix: str, result: ClaimResult) -> list[str]:
+        """Sort `ids` of one group by its stored claims into mine / dropped; return the new ones."""
+        new = []
+        for aid in sorted(ids):
+            stored = claims.get(aid)
             if stored is None:
-                continue
-            if stored.startswith(prefix):
+                new.append(aid)
+            elif stored.startswith(prefix):
                 result.mine[aid] = int(stored[len(prefix):])
                 result.replayed += 1
             else:
                 result.dropped.add(aid)
-            pending.discard(aid)
+        return new
 
     # -- internals ---------------------------------------------------------
 
-    def _each_chunk(self, fn, ids: Sequence, size: int) -> list:
-        """fn over ids in chunks of `size`, up to `parallel` chunks at once (independent
-        requests side by side; boto3 clients are thread-safe); results in chunk order."""
-        chunks = [ids[i:i + size] for i in range(0, len(ids), size)]
+    @staticmethod
+    def _chunks(ops: list) -> list[list]:
+        """Transactions of at most TRANSACT_LIMIT groups and ~TRANSACT_BYTES of new elements."""
+        chunks: list[list] = []
+        size = 0
+        for op in ops:
+            n = sum(len(a) + 64 for a in op[2])
+            if not chunks or len(chunks[-1]) == TRANSACT_LIMIT or size + n > TRANSACT_BYTES:
+                chunks.append([])
+                size = 0
+            chunks[-1].append(op)
+            size += n
+        return chunks
+
+    def _each_chunk(self, fn, chunks: list) -> list:
+        """fn over each chunk, up to `parallel` at once (independent requests side by side;
+        boto3 clients are thread-safe); results in chunk order."""
         if len(chunks) <= 1 or self._parallel <= 1:
             return [fn(c) for c in chunks]
         if self._pool is None:
@@ -188,6 +205,11 @@ class ClaimStore:
         delay = self._base_delay_s * (2 ** attempt)
         self._sleep(delay * (0.5 + self._rng.random() / 2))
 
+    def _too_large(self, what: str, detail: str, cause: Exception) -> ClaimError:
+        return ClaimError(f"DynamoDB {what} on table '{self._table}': {detail}; a claim group (one "
+                          "shard's anomalies in one event-time window) outgrew DynamoDB's 400 KB item: "
+                          "raise claim_shards or lower claim_window_ms")
+
     def _call(self, what: str, fn, result: ClaimResult, **kwargs):
         for attempt in range(self._max_attempts):
             try:
@@ -200,96 +222,75 @@ class ClaimStore:
                     self._backoff(attempt, what, e)
                     continue
                 if code == "ValidationException" and "size" in str(e).lower():
-                    raise ClaimError(f"DynamoDB {what} on table '{self._table}': {e}; a claim group "
-                                     "(one device's anomalies in one event-time window) outgrew "
-                                     "DynamoDB's item size: lower claim_window_ms") from e
+                    raise self._too_large(what, str(e), e) from e
                 raise
         raise AssertionError("unreachable")
 
-    def _batch_get(self, keys: Sequence[str], result: ClaimResult) -> dict[str, dict[str, str]]:
-        found: dict[str, dict[str, str]] = {}
-        for part_found, part in self._each_chunk(self._batch_get_chunk, keys, BATCH_GET_LIMIT):
+    def _batch_get(self, keys: Sequence[str], result: ClaimResult) -> dict[str, tuple[int, dict[str, str]]]:
+        """key -> (version, {anomaly id: "<owner>|<detected_at>"}) of the groups that exist."""
+        found: dict[str, tuple[int, dict[str, str]]] = {}
+        chunks = [keys[i:i + BATCH_GET_LIMIT] for i in range(0, len(keys), BATCH_GET_LIMIT)]
+        for part_found, part in self._each_chunk(self._batch_get_chunk, chunks):
             found.update(part_found)
             result.calls += part.calls
         return found
 
-    def _batch_get_chunk(self, keys: Sequence[str]) -> tuple[dict[str, dict[str, str]], ClaimResult]:
+    def _batch_get_chunk(self, keys: Sequence[str]) -> tuple[dict, ClaimResult]:
         part = ClaimResult()
-        found: dict[str, dict[str, str]] = {}
+        found: dict[str, tuple[int, dict[str, str]]] = {}
         request = [{HASH_KEY: {"S": k}} for k in keys]
         attempt = 0
         while request:
             resp = self._call("BatchGetItem", self._client.batch_get_item, part, RequestItems={
-                self._table: {"Keys": request, "ConsistentRead": True}})
+                self._table: {"Keys": request, "ConsistentRead": True,
+                              "ProjectionExpression": "claim_key, c, v"}})
             for item in resp.get("Responses", {}).get(self._table, []):
-                found[item[HASH_KEY]["S"]] = _strings(item)
+                claims = {}
+                for element in item.get("c", {}).get("SS", []):
+                    aid, _, rest = element.partition("|")
+                    claims[aid] = rest
+                found[item[HASH_KEY]["S"]] = (int(item.get("v", {}).get("N", "0")), claims)
             request = resp.get("UnprocessedKeys", {}).get(self._table, {}).get("Keys", [])
             if request:
                 self._backoff(attempt, "BatchGetItem (unprocessed keys)", f"{len(request)} keys left")
                 attempt += 1
         return found, part
 
-    def _update(self, key: str, ids: Sequence[str], prefix: str, now_ms: int) -> dict:
-        names = {f"#{i}": aid for i, aid in enumerate(ids)}
-        return {"Update": {
-            "TableName": self._table,
-            "Key": {HASH_KEY: {"S": key}},
-            "UpdateExpression": "SET " + ", ".join(f"{n} = if_not_exists({n}, :mine)" for n in names)
-                                + ", expires_at = :exp",
-            "ConditionExpression": " AND ".join(f"(attribute_not_exists({n}) OR begins_with({n}, :owner))"
-                                                for n in names),
-            "ExpressionAttributeNames": names,
-            "ExpressionAttributeValues": {":owner": {"S": prefix}, ":mine": {"S": f"{prefix}{now_ms}"},
-                                          ":exp": {"N": str(now_ms // 1000 + self._ttl_s)}},
-            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-        }}
+    def _update(self, key: str, version: Optional[int], ids: Sequence[str], prefix: str, now_ms: int) -> dict:
+        values = {":new": {"SS": [f"{aid}|{prefix}{now_ms}" for aid in ids]},
+                  ":one": {"N": "1"}, ":exp": {"N": str(now_ms // 1000 + self._ttl_s)}}
+        update = {"TableName": self._table, "Key": {HASH_KEY: {"S": key}},
+                  "UpdateExpression": "ADD c :new, v :one SET expires_at = :exp",
+                  "ExpressionAttributeValues": values}
+        if version is None:
+            update["ConditionExpression"] = "attribute_not_exists(claim_key)"
+        else:
+            update["ConditionExpression"] = "v = :v"
+            values[":v"] = {"N": str(version)}
+        return {"Update": update}
 
-    def _stored(self, key: str, part: ClaimResult) -> dict[str, str]:
-        resp = self._call("GetItem", self._client.get_item, part, TableName=self._table,
-                          Key={HASH_KEY: {"S": key}}, ConsistentRead=True)
-        return _strings(resp.get("Item"))
-
-    def _transact(self, ops: list[tuple[str, list[str]]], prefix: str, now_ms: int) -> ClaimResult:
-        """Claim each op's ids (one group per op); ids another owner holds are dropped."""
+    def _transact(self, ops: list[tuple[str, Optional[int], list[str]]], prefix: str,
+                  now_ms: int) -> tuple[ClaimResult, list[str]]:
+        """Add each op's new ids to its group; return them as mine, or the groups whose
+        version moved (the whole transaction is then cancelled and must be decided again)."""
         part = ClaimResult()
-        pending = list(ops)
         attempt = 0
-        while pending:
+        while True:
             try:
                 self._call("TransactWriteItems", self._client.transact_write_items, part,
-                           TransactItems=[self._update(k, ids, prefix, now_ms) for k, ids in pending])
+                           TransactItems=[self._update(k, v, ids, prefix, now_ms) for k, v, ids in ops])
             except self._client.exceptions.TransactionCanceledException as e:
                 reasons = e.response.get("CancellationReasons", [])
-                if len(reasons) != len(pending):
-                    reasons = [{"Code": "Unknown"}] * len(pending)
+                codes = [r.get("Code", "None") for r in reasons]
                 invalid = [r for r in reasons if r.get("Code") == "ValidationError"]
                 if invalid:  # e.g. the item would outgrow 400 KB: retrying cannot help
-                    raise ClaimError(f"DynamoDB TransactWriteItems on table '{self._table}': "
-                                     f"{invalid[0].get('Message', 'ValidationError')}; a claim group "
-                                     "(one device's anomalies in one event-time window) may have "
-                                     "outgrown DynamoDB's item size: lower claim_window_ms") from e
-                retry: list[tuple[str, list[str]]] = []
-                decided = False
-                for (key, ids), reason in zip(pending, reasons):
-                    code = reason.get("Code", "None")
-                    if code != "ConditionalCheckFailed":  # "None": cancelled with the others
-                        retry.append((key, ids))
-                        continue
-                    # Another owner holds some of these ids: the old item says which (DynamoDB
-                    # Local and AWS return it; read it where a store does not).
-                    item = _strings(reason["Item"]) if "Item" in reason else self._stored(key, part)
-                    left = set(ids)
-                    self._decide(item, left, prefix, part)
-                    decided |= len(left) < len(ids)
-                    if left:
-                        retry.append((key, sorted(left)))
-                if not decided or any(r.get("Code") not in ("None", "ConditionalCheckFailed") for r in reasons):
-                    self._backoff(attempt, "TransactWriteItems", e)
-                    attempt += 1
-                pending = retry
+                    raise self._too_large("TransactWriteItems", invalid[0].get("Message", "ValidationError"), e) from e
+                if "ConditionalCheckFailed" in codes:
+                    return part, [k for k, _, _ in ops]
+                self._backoff(attempt, "TransactWriteItems", e)   # a conflict with another transaction
+                attempt += 1
                 continue
-            for _, ids in pending:
+            for _, _, ids in ops:
                 for aid in ids:
                     part.mine[aid] = now_ms
-            pending = []
-        return part
+            return part, []

@@ -72,9 +72,11 @@ class JobConfig:
     trigger_interval_ms: int = 1_000
     records_per_file: int = 50_000
     claim_ttl_days: int = 30
-    # A claim item holds one device's anomalies of this much event time (claims.claim_key).
+    # A claim item holds the anomalies of this much event time (claims.claim_key)...
     # Fixed for a claims table: another window files the same anomaly under another key.
     claim_window_ms: int = 60_000
+    # ...and of the devices of one of this many shards (CRC-32 of device_id). Also fixed.
+    claim_shards: int = 64
     detector_config: Optional[str] = None  # YAML text path; None = built-in defaults
     progress_file: Optional[str] = None    # local JSONL of per-batch progress
     pipeline_version: str = "0.1.0"
@@ -127,7 +129,7 @@ class JobConfig:
             raise ConfigError(f"job config: 'routing' must be partition or device, got {self.routing!r}")
         for name, lo, hi in (("max_offsets_per_trigger", 1, 10**9), ("num_buckets", 1, 4096),
                              ("records_per_file", 1, 10**7), ("claim_ttl_days", 1, 3650),
-                             ("claim_window_ms", 1_000, 86_400_000)):
+                             ("claim_window_ms", 1_000, 86_400_000), ("claim_shards", 1, 100_000)):
             v = getattr(self, name)
             if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
                 raise ConfigError(f"job config: '{name}' must be an integer in [{lo}, {hi}], got {v!r}")

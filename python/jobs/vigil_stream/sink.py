@@ -9,9 +9,8 @@
      steps 2-4 run;
   2. drops anomalies repeated inside the batch, then claims the rest in
      DynamoDB for owner "<query id>:<batch id>" (claims.ClaimStore; one item per
-     device and claim_window_ms of event time, claims.claim_key); ids owned by
-     another batch or checkpoint are dropped and counted. The first batch of a
-     process reads the claims first (it may be a replay); later ones only write;
+     claim_window_ms of event time and device shard, claims.claim_key); ids owned by
+     another batch or checkpoint are dropped and counted;
   3. writes the anomalies it owns, sorted, to dt=../hr=../part-<batch>-<n>.json,
      with detected_at taken from the claim, so a replay writes identical bytes;
   4. closes every hour the watermark has passed: _manifest.json, then _SUCCESS (on
@@ -87,9 +86,6 @@ class SinkContext:
     fault: Optional[Fault] = None
     clock_ms: Callable[[], int] = field(default=lambda: int(time.time() * 1000))
     dlq: Any = None              # optional confluent_kafka Producer for dlq_topic
-    # Only the first batch a process writes can be a replay (a failed batch ends the
-    # query and the process); later batches claim without reading the claims first.
-    may_replay: bool = True
     # The threads that write dead letters and close hours beside the anomalies, and the
     # ones that read the closing hours' files; for the process (starting a thread per
     # batch cost ~10-40 ms on two busy cores).
@@ -323,11 +319,11 @@ def write_batch(ctx: SinkContext, table: pa.Table, batch_id: int) -> dict:
     try:
         unique, dup_in_batch = dedupe_in_batch(found)
         owner = f"{ctx.owner}:{batch_id}"
-        window = ctx.cfg.claim_window_ms
-        keys = [claim_key(d, t, window) for d, t in
+        window, shards = ctx.cfg.claim_window_ms, ctx.cfg.claim_shards
+        keys = [claim_key(d, t, window, shards) for d, t in
                 zip(unique["device_id"].to_pylist(), unique["event_time_ms"].to_pylist())]
         result = ctx.claims.claim(unique["anomaly_id"].to_pylist(), owner, ctx.clock_ms(),
-                                  check_existing=ctx.may_replay, keys=keys)
+                                  keys=keys)
         claim_ms = (time.monotonic() - t0) * 1000
         _fire(ctx, "after_claim", batch_id)
         owned = unique.filter(pc.is_in(unique["anomaly_id"], pa.array(sorted(result.mine), pa.string())))
@@ -363,5 +359,4 @@ def write_batch(ctx: SinkContext, table: pa.Table, batch_id: int) -> dict:
     }
     _put_json(ctx, progress_key(ctx.cfg.meta_prefix, batch_id), progress)
     _fire(ctx, "after_write", batch_id)
-    ctx.may_replay = False
     return progress
