@@ -3,17 +3,20 @@
     spark.dataSource.register(KafkaRangeSource)
     df = spark.readStream.format(KafkaRangeSource.name()).options(**source_options(cfg)).load()
 
-It yields route_batches' output directly (transform.PACKED_SCHEMA: one row per
-chunk of a bucket's events), so the JVM never builds a row per event. Spark's own
-Kafka source builds one, converts it to Arrow for Python, and route_batches then
-packs it again; on two cores that was most of a micro-batch (bench/RESULTS.md).
+It yields transform.PACKED_SCHEMA rows directly, so the JVM never builds a row per
+event. Spark's own Kafka source builds one, converts it to Arrow for Python, and
+route_batches then packs it again; on two cores that was most of a micro-batch
+(bench/RESULTS.md).
 
 Offsets are Spark's, as with its Kafka source: the driver plans each micro-batch as
 one [start, end) range per partition ({"topic": {"0": end0, "1": end1}}), the
 offset log in the checkpoint records it before the batch runs, and a replayed
 batch reads exactly those ranges again (vigil/kafka/range_reader.h). Each task
-reads one range with a librdkafka consumer kept by its Python worker, decodes and
-routes it in C++ (transform.route_columns). Nothing here runs per event.
+reads one range with a librdkafka consumer kept by its Python worker. With routing
+"partition" it yields one row for the range (its max event time, found in C++:
+transform.range_row) and the stateful task reads the range again (read_pieces);
+with routing "device" it decodes and routes the events in C++
+(transform.route_columns). Nothing here runs per event.
 """
 
 from __future__ import annotations

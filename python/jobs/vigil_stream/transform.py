@@ -1,9 +1,13 @@
-"""The job's transformations: Kafka rows -> packed bucket chunks -> per-bucket detection.
+"""The job's transformations: Kafka ranges or rows -> per-bucket detection.
 
-Spark never sees an event as a row after the Kafka source: rows are packed into
-Arrow IPC blobs so that the shuffle, the stateful operator and the collect in
-foreachBatch each move a handful of large binary values instead of one row per
-event (PySpark's stateful APIs convert every row to pandas and back).
+Spark never sees an event as a row after the Kafka source. With routing "partition"
+(the default, the job's own source) a row stands for a whole Kafka offset range
+(`range_row`: bucket = partition mod num_buckets, the range's max event time, the range
+as JSON) and the stateful task reads the range again itself (`read_ranges`), so no
+event crosses the JVM. With routing "device" (and Spark's Kafka source) events are
+packed into Arrow IPC blobs so that the shuffle, the stateful operator and the collect
+in foreachBatch each move a handful of large binary values instead of one row per
+event (PySpark's stateful APIs convert every row to pandas and back):
 
 1. `route_batches` (mapInArrow): one C++ call per Arrow batch decodes the raw
    values and finds each event's bucket (hash of device_id mod num_buckets;
@@ -17,7 +21,8 @@ event (PySpark's stateful APIs convert every row to pandas and back).
    and a chunk of rejects only has a null event time, so rejects never move it.
    Chunks are kept under CHUNK_BYTES (see there).
 2. `detect_bucket` (applyInPandasWithState, grouped by bucket, state in the RocksDB
-   store): per bucket and micro-batch, the chunks are unpacked and concatenated;
+   store): per bucket and micro-batch, the ranges are read (routing "partition") or
+   the chunks unpacked and concatenated;
    rows older than the watermark are late; the rest are ordered by (event time,
    Kafka partition, offset), an order that does not depend on the order the
    shuffle delivers chunks, and handed to one C++ Engine.process_ordered call (it
