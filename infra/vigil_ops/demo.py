@@ -260,7 +260,7 @@ def main(argv: list[str]) -> int:
         + (f" --endpoint-url {ddb}" if ddb else ""))
     say("    ./vigil stream status      per-batch progress; ./vigil stream stop ends the job")
     say("    Spark UI   http://127.0.0.1:4040 (4041, ... if taken) while the job runs")
-    say("    Airflow UI http://127.0.0.1:8080 (./vigil stack status prints the login)")
+    say("    Airflow UI http://127.0.0.1:8080 (./vigil stack status says where its login is)")
     return 0
 
 

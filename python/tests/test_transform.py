@@ -172,3 +172,18 @@ def test_routing_by_partition_moves_ranges_and_reads_them_in_the_stateful_task()
                        ROUTED_ARROW).sort_by("kafka_offset")
     assert got.combine_chunks().equals(shipped.combine_chunks())
     assert got["event_time"].null_count == 2   # the malformed value and the tombstone
+
+
+def test_the_state_row_is_the_engine_blob_compressed_and_old_rows_still_load():
+    import vigil
+    from vigil.arrow import binary_buffers
+    from vigil_stream.transform import STATE_MAGIC, pack_state, unpack_state
+    engine = vigil.Engine()
+    engine.process(*binary_buffers(pa.array(
+        [event(f"dev-{i % 20}", i, 20.0 + (i % 3), T0 + 1000 * i) for i in range(2000)], pa.binary())))
+    blob = engine.save_all()
+    assert blob[:4] == b"VGST"                        # never taken for a packed row
+    row = pack_state(blob)
+    assert row[:4] == STATE_MAGIC and len(row) < len(blob) / 2
+    assert unpack_state(row) == blob
+    assert unpack_state(blob) == blob                 # a checkpoint written before packing

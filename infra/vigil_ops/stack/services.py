@@ -265,10 +265,11 @@ class Airflow(Service):
         return [str(airflow), "standalone"], env
 
     def ready_note(self):
+        # The generated password stays in its file (mode 0600 by Airflow): never in a log.
         pw_file = self.airflow_home / "simple_auth_manager_passwords.json.generated"
         try:
-            users = json.loads(pw_file.read_text())
-            login = ", ".join(f"{u} / {p}" for u, p in users.items())
+            users = ", ".join(json.loads(pw_file.read_text()))
+            login = f"user {users}, password in {pw_file}"
         except (OSError, ValueError):
             login = f"see {pw_file}"
         return f"UI {self.address()}  login: {login}"
