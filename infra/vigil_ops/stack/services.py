@@ -265,7 +265,7 @@ class Airflow(Service):
         return [str(airflow), "standalone"], env
 
     def ready_note(self):
-        # The generated password stays in its file (mode 0600 by Airflow): never in a log.
+        # The generated password stays in its file, never in a log.
         pw_file = self.airflow_home / "simple_auth_manager_passwords.json.generated"
         try:
             users = ", ".join(json.loads(pw_file.read_text()))

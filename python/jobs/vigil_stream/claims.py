@@ -25,7 +25,7 @@ with a message to raise claim_shards or lower the window.
 Read, then write: one BatchGetItem per 100 groups (strongly consistent; up to `parallel`
 at once) gives each group's claims and version; ids stored there are mine or dropped,
 the rest are new. New ids are added with TransactWriteItems, per group one update
-`ADD c :new SET v = v + 1, expires_at = :exp` under `v = <the version read>` (or
+`ADD c :new, v :one SET expires_at = :exp` under `v = <the version read>` (or
 `attribute_not_exists(claim_key)` for a new group), up to 100 groups per call and
 `parallel` calls at once. A transaction cancelled by a condition (another writer got
 there first) is read and decided again. Throttling, 5xx and transaction conflicts back
@@ -205,7 +205,7 @@ class ClaimStore:
         delay = self._base_delay_s * (2 ** attempt)
         self._sleep(delay * (0.5 + self._rng.random() / 2))
 
-    def _too_large(self, what: str, detail: str, cause: Exception) -> ClaimError:
+    def _too_large(self, what: str, detail: str) -> ClaimError:
         return ClaimError(f"DynamoDB {what} on table '{self._table}': {detail}; a claim group (one "
                           "shard's anomalies in one event-time window) outgrew DynamoDB's 400 KB item: "
                           "raise claim_shards or lower claim_window_ms")
@@ -222,7 +222,7 @@ class ClaimStore:
                     self._backoff(attempt, what, e)
                     continue
                 if code == "ValidationException" and "size" in str(e).lower():
-                    raise self._too_large(what, str(e), e) from e
+                    raise self._too_large(what, str(e)) from e
                 raise
         raise AssertionError("unreachable")
 
@@ -284,7 +284,7 @@ class ClaimStore:
                 codes = [r.get("Code", "None") for r in reasons]
                 invalid = [r for r in reasons if r.get("Code") == "ValidationError"]
                 if invalid:  # e.g. the item would outgrow 400 KB: retrying cannot help
-                    raise self._too_large("TransactWriteItems", invalid[0].get("Message", "ValidationError"), e) from e
+                    raise self._too_large("TransactWriteItems", invalid[0].get("Message", "ValidationError")) from e
                 if "ConditionalCheckFailed" in codes:
                     return part, [k for k, _, _ in ops]
                 self._backoff(attempt, "TransactWriteItems", e)   # a conflict with another transaction

@@ -84,7 +84,6 @@ class KafkaRangeStreamReader(DataSourceStreamReader):
         self.max_offsets = int(self.options.get("max_offsets_per_trigger", 0)) or None
         self.num_buckets = int(self.options["num_buckets"])
         self.routing = self.options.get("routing", "partition")
-        self.poll_timeout_ms = int(self.options.get("poll_timeout_ms", DEFAULT_POLL_TIMEOUT_MS))
         self._client = None      # driver only, created on first use
         self._position = None    # the end of the last planned batch: {partition: offset}
 
@@ -243,12 +242,6 @@ def _partition_reader(key: tuple, options: dict):
 
 def route_piece(rng: KafkaRange, data, value_offsets, validity, offsets, ts_ms, num_buckets: int):
     """A piece of a range (the reader's columns, zero-copy) -> PACKED_SCHEMA rows (transform.route_columns)."""
-    import numpy as np
-    import pyarrow as pa
-    n = len(offsets)
-    value = pa.Array.from_buffers(pa.binary(), n, [None if validity is None else pa.py_buffer(validity),
-                                                   pa.py_buffer(value_offsets), pa.py_buffer(data)])
-    zeros = pa.array(np.zeros(n, np.int32))
-    return route_columns(value, pa.array([rng.topic], pa.string()).take(zeros),
-                         pa.array(np.full(n, rng.partition, np.int32)), pa.array(offsets),
-                         pa.array(ts_ms), num_buckets)
+    from .transform import piece_columns
+    return route_columns(*piece_columns(rng.topic, rng.partition, data, value_offsets, validity, offsets, ts_ms),
+                         num_buckets)

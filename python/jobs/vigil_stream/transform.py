@@ -35,6 +35,7 @@ event (PySpark's stateful APIs convert every row to pandas and back):
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from typing import Iterator, Optional
@@ -307,7 +308,8 @@ def range_row(topic: str, partition: int, start: int, end: int, rows: int,
     """One PACKED_SCHEMA row that stands for a whole offset range: its bucket's partition
     key, the max event time of its valid events (the watermark's input; null if none) and,
     as payload, the range itself. The stateful task reads the range again (read_ranges)."""
-    payload = f'{{"topic":{_json_str(topic)},"partition":{partition},"start":{start},"end":{end}}}'.encode()
+    payload = json.dumps({"topic": topic, "partition": partition, "start": start, "end": end},
+                         separators=(",", ":")).encode()
     return pa.RecordBatch.from_arrays(
         [pa.array([int(partition_keys(num_buckets)[range_bucket(partition, num_buckets)])], pa.int32()),
          pa.array([0 if max_event_ms is None else max_event_ms * 1000], pa.timestamp("us", tz="UTC"),
@@ -316,15 +318,19 @@ def range_row(topic: str, partition: int, start: int, end: int, rows: int,
         names=[f.name for f in PACKED_SCHEMA.fields])
 
 
-def _json_str(text: str) -> str:
-    import json
-    return json.dumps(text)
-
-
 def piece_values(data, value_offsets, validity, n: int) -> pa.Array:
     """A reader piece's values as an Arrow binary array, zero-copy."""
     return pa.Array.from_buffers(pa.binary(), n, [None if validity is None else pa.py_buffer(validity),
                                                   pa.py_buffer(value_offsets), pa.py_buffer(data)])
+
+
+def piece_columns(topic: str, partition: int, data, value_offsets, validity, offsets, ts_ms) -> list[pa.Array]:
+    """A reader piece (source.read_pieces) as the first five ROUTED_ARROW columns: value
+    (zero-copy), kafka_topic, kafka_partition, kafka_offset, kafka_timestamp_ms."""
+    n = len(offsets)
+    return [piece_values(data, value_offsets, validity, n),
+            pa.array([topic], pa.string()).take(pa.array(np.zeros(n, np.int32))),
+            pa.array(np.full(n, partition, np.int32)), pa.array(offsets), pa.array(ts_ms)]
 
 
 def event_times(value: pa.Array, num_buckets: int) -> tuple[np.ndarray, np.ndarray]:
@@ -340,16 +346,11 @@ def read_ranges(ranges: list[dict], read_piece, num_buckets: int) -> pa.Table:
     reader's columns (source.read_pieces)."""
     batches = []
     for r in sorted(ranges, key=lambda r: (r["partition"], r["start"])):
-        for data, value_offsets, validity, offsets, ts_ms in read_piece(r["topic"], r["partition"],
-                                                                       r["start"], r["end"]):
-            n = len(offsets)
-            value = piece_values(data, value_offsets, validity, n)
-            ev_ms, rejected = event_times(value, num_buckets)
-            zeros = pa.array(np.zeros(n, np.int32))
+        for piece in read_piece(r["topic"], r["partition"], r["start"], r["end"]):
+            cols = piece_columns(r["topic"], r["partition"], *piece)
+            ev_ms, rejected = event_times(cols[0], num_buckets)
             batches.append(pa.RecordBatch.from_arrays(
-                [value, pa.array([r["topic"]], pa.string()).take(zeros),
-                 pa.array(np.full(n, r["partition"], np.int32)), pa.array(offsets), pa.array(ts_ms),
-                 pa.array(ev_ms * 1000, pa.timestamp("us", tz="UTC"), mask=rejected)],
+                cols + [pa.array(ev_ms * 1000, pa.timestamp("us", tz="UTC"), mask=rejected)],
                 schema=ROUTED_ARROW))
     return pa.Table.from_batches(batches, schema=ROUTED_ARROW)
 
@@ -474,7 +475,6 @@ def detect_bucket(config_yaml: str, read_piece=None, num_buckets: int = 0):
         if read_piece is None:
             rows = from_ipc(payloads, ROUTED_ARROW)
         else:
-            import json
             rows = read_ranges([json.loads(p) for p in payloads], read_piece, num_buckets)
         try:
             wm = int(state.getCurrentWatermarkMs())
