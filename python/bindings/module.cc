@@ -10,6 +10,7 @@
 //   bucket, ts_ms, reason = router.route(data, offsets)
 //   engine = _core.Engine()            # or _core.Engine(yaml_text)
 //   out = engine.process(data, offsets) # scores then learns; out["state"] is separate
+//   out = engine.process_batch([(data, offsets, None)], partition, offset, watermark_ms)  # the job's call
 //
 // The Kafka range reader's binding is in kafka.cc; the shared marshalling in marshal.h.
 #include <nanobind/nanobind.h>
@@ -29,6 +30,7 @@
 #include <vector>
 
 #include "vigil/engine/engine.h"
+#include "vigil/engine/event_time_order.h"
 #include "vigil/event/decoder.h"
 #include "vigil/event/event_batch.h"
 #include "vigil/status.h"
@@ -151,46 +153,66 @@ class PyEngine {
     return ScoreDecoded();
   }
 
-  // As Process, on the values of several binary columns (chunks: (data, offsets, validity)
-  // tuples, their values numbered one after the other) taken in `order`: event k is value
-  // order[k]. Saves gathering the bytes into one sorted column first.
-  nb::dict ProcessOrdered(const std::vector<std::tuple<Bytes, Offsets32, std::optional<Bytes>>>& chunks,
-                          const nb::ndarray<const int64_t, nb::ndim<1>, nb::c_contig, nb::device::cpu>& order) {
+  // The Spark job's call: the values of several binary columns ((data, offsets, validity),
+  // numbered one after the other) with each value's Kafka partition and offset. Decodes
+  // them once, splits them at the watermark (<= 0: none), scores and learns the rest in
+  // (event time, partition, offset) order (vigil/engine/event_time_order.h). Besides
+  // Process's output: late_index / late_ts_ms (input positions and event times of the
+  // late events) and max_event_ms / min_live_event_ms (None when there are none);
+  // n_valid counts the events scored, late ones not included.
+  nb::dict ProcessBatch(const std::vector<std::tuple<Bytes, Offsets32, std::optional<Bytes>>>& chunks,
+                        const nb::ndarray<const int32_t, nb::ndim<1>, nb::c_contig, nb::device::cpu>& partition,
+                        const nb::ndarray<const int64_t, nb::ndim<1>, nb::c_contig, nb::device::cpu>& offset,
+                        int64_t watermark_ms) {
     std::vector<BinaryColumn> cols;
-    std::vector<int64_t> first{0};
+    int64_t n = 0;
     for (const auto& [data, offsets, validity] : chunks) {
       cols.push_back(ViewColumn(data, offsets, validity));
-      first.push_back(first.back() + cols.back().n);
+      n += cols.back().n;
     }
-    const int64_t n = static_cast<int64_t>(order.shape(0));
-    const int64_t* ord = order.data();
+    if (static_cast<int64_t>(partition.shape(0)) != n || static_cast<int64_t>(offset.shape(0)) != n) {
+      throw StatusError{Status::Invalid("process_batch: " + std::to_string(n) + " values but " +
+                                        std::to_string(partition.shape(0)) + " partitions and " +
+                                        std::to_string(offset.shape(0)) + " offsets")};
+    }
+    std::vector<uint32_t> late_index;
+    std::vector<int64_t> late_ts;
     {
       nb::gil_scoped_release release;
       refs_.resize(n);
-      for (int64_t k = 0; k < n; ++k) {
-        const int64_t i = ord[k];
-        if (i < 0 || i >= first.back()) {
-          throw StatusError{Status::Invalid("order[" + std::to_string(k) + "] = " + std::to_string(i) +
-                                            " is outside the " + std::to_string(first.back()) + " values")};
+      int64_t k = 0;
+      for (const BinaryColumn& col : cols) {
+        for (int64_t j = 0; j < col.n; ++j, ++k) {
+          if (col.validity != nullptr && !((col.validity[j >> 3] >> (j & 7)) & 1)) {
+            refs_[k] = {nullptr, 0, 0};
+            continue;
+          }
+          const int32_t b = col.offsets[j], e = col.offsets[j + 1], end = col.offsets[col.n];
+          refs_[k] = {col.data + b, static_cast<size_t>(e - b), static_cast<size_t>(end - b)};
         }
-        const size_t c = static_cast<size_t>(std::upper_bound(first.begin(), first.end(), i) - first.begin() - 1);
-        const BinaryColumn& col = cols[c];
-        const int64_t j = i - first[c];
-        if (col.validity != nullptr && !((col.validity[j >> 3] >> (j & 7)) & 1)) {
-          refs_[k] = {nullptr, 0, 0};
-          continue;
-        }
-        const int32_t b = col.offsets[j], e = col.offsets[j + 1], end = col.offsets[col.n];
-        refs_[k] = {col.data + b, static_cast<size_t>(e - b), static_cast<size_t>(end - b)};
       }
       Check(decoder_->DecodeRefs(refs_.data(), n, &batch_, &rejects_));
+      Check(OrderByEventTime(batch_, watermark_ms, {partition.data(), static_cast<size_t>(n)},
+                             {offset.data(), static_cast<size_t>(n)}, &order_));
+      for (uint32_t i : order_.late) {
+        late_index.push_back(batch_.source_index(i));
+        late_ts.push_back(batch_.ts_ms(i));
+      }
     }
-    return ScoreDecoded();
+    nb::dict out = ScoreDecoded(&order_.live);
+    out["n_valid"] = order_.live.size();  // scored: the late ones are counted apart
+    out["late_index"] = ToNumpy(std::move(late_index));
+    out["late_ts_ms"] = ToNumpy(std::move(late_ts));
+    const bool any = batch_.size() > 0, any_live = !order_.live.empty();
+    out["max_event_ms"] = any ? nb::cast(order_.max_ts_ms) : nb::none();
+    out["min_live_event_ms"] = any_live ? nb::cast(order_.min_live_ts_ms) : nb::none();
+    return out;
   }
 
  private:
-  // Score and learn batch_ (decoded); export the anomalies and rejects_.
-  nb::dict ScoreDecoded() {
+  // Score and learn batch_ (decoded; only `rows`, in that order, if given); export the
+  // anomalies and rejects_. An anomaly's index is its event's source_index.
+  nb::dict ScoreDecoded(const std::vector<uint32_t>* rows = nullptr) {
     std::vector<uint32_t> a_index;
     std::vector<double> a_score, a_value, a_lo, a_hi;
     std::vector<int16_t> a_severity;
@@ -201,24 +223,25 @@ class PyEngine {
     std::vector<std::string> r_detail;
     {
       nb::gil_scoped_release release;
-      Check(engine_->Process(batch_, &verdicts_));
+      Check(rows ? engine_->ProcessRows(batch_, *rows, &verdicts_) : engine_->Process(batch_, &verdicts_));
       const std::string& version = engine_->detector_version();
-      for (int64_t i = 0; i < verdicts_.size(); ++i) {
-        if (!verdicts_.is_anomaly[i]) continue;
-        uint32_t src = verdicts_.index[i];
+      for (int64_t v = 0; v < verdicts_.size(); ++v) {
+        if (!verdicts_.is_anomaly[v]) continue;
+        const int64_t i = rows ? (*rows)[v] : v;  // the verdict's row of batch_
+        uint32_t src = verdicts_.index[v];
         a_index.push_back(src);
-        a_score.push_back(verdicts_.score[i]);
-        a_severity.push_back(verdicts_.severity[i]);
-        a_value.push_back(verdicts_.observed[i]);
-        a_lo.push_back(verdicts_.expected_lo[i]);
-        a_hi.push_back(verdicts_.expected_hi[i]);
+        a_score.push_back(verdicts_.score[v]);
+        a_severity.push_back(verdicts_.severity[v]);
+        a_value.push_back(verdicts_.observed[v]);
+        a_lo.push_back(verdicts_.expected_lo[v]);
+        a_hi.push_back(verdicts_.expected_hi[v]);
         a_ts.push_back(batch_.ts_ms(i));
         a_event.emplace_back(batch_.event_id(i));
         a_device.emplace_back(batch_.device_id(i));
-        a_metric.push_back(verdicts_.top_metric[i]);
-        a_detectors.push_back(DetectorMaskNames(verdicts_.detector_mask[i], engine_->detector_names()));
-        a_explanation.push_back(verdicts_.explanation_json[i]);
-        a_id.push_back(AnomalyId(batch_.device_id(i), verdicts_.top_metric[i], batch_.event_id(i), version));
+        a_metric.push_back(verdicts_.top_metric[v]);
+        a_detectors.push_back(DetectorMaskNames(verdicts_.detector_mask[v], engine_->detector_names()));
+        a_explanation.push_back(verdicts_.explanation_json[v]);
+        a_id.push_back(AnomalyId(batch_.device_id(i), verdicts_.top_metric[v], batch_.event_id(i), version));
       }
       for (Reject& r : rejects_) {
         r_index.push_back(r.index);
@@ -270,6 +293,7 @@ class PyEngine {
   std::vector<Reject> rejects_;
   std::vector<ValueRef> refs_;
   VerdictBatch verdicts_;
+  EventTimeOrder order_;
 };
 
 void RaiseStatus(const StatusError& e) {
@@ -332,9 +356,11 @@ NB_MODULE(_core, m) {
            }, "config_yaml"_a = "", "max_payload_bytes"_a = vigil::DecoderOptions::Defaults().max_payload_bytes)
       .def("process", &PyEngine::Process, "data"_a, "offsets"_a, "validity"_a = nb::none(),
            "Decode, score and learn values in order; return anomalies, rejects and counts.")
-      .def("process_ordered", &PyEngine::ProcessOrdered, "chunks"_a, "order"_a,
-           "As process(), on the values of several binary columns ((data, offsets, validity) "
-           "tuples, numbered one after the other) taken in `order` (int64): event k is value order[k].")
+      .def("process_batch", &PyEngine::ProcessBatch, "chunks"_a, "partition"_a, "offset"_a, "watermark_ms"_a,
+           "The job's call: values of several binary columns with each one's Kafka partition (int32) and "
+           "offset (int64), decoded once; events before watermark_ms (<= 0: none) are late, the rest are "
+           "scored and learned in (event time, partition, offset) order. Adds late_index, late_ts_ms, "
+           "max_event_ms and min_live_event_ms to process()'s output.")
       .def("save_all", &PyEngine::SaveAll, "Return every device's state as one blob.")
       .def("load_all", &PyEngine::LoadAll, "blob"_a, "Add the devices of a save_all() blob.")
       .def("clear", &PyEngine::Clear, "Forget every device.")

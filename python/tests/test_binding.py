@@ -61,25 +61,42 @@ def test_process_flags_a_gross_spike_and_state_round_trip_is_exact():
     assert a.num_devices == 1 and len(blob) > 0
 
 
-def test_process_ordered_equals_process_on_the_gathered_values():
-    # Values of three devices (a spike, a reject and a null among them) in two chunks, then
-    # scored in a shuffled order: identical output to process() on the gathered column.
-    vals = [ev(f"d{i % 3}", i // 3, 20.0 + (i % 7) * 0.1) for i in range(1200)]
-    vals[900] = ev("d0", 300, 900.0)
+def test_process_batch_decodes_once_splits_late_and_scores_in_event_time_order():
+    # Two partitions' values (a spike, a reject and a null among them) in two chunks, out of
+    # event-time order, with a watermark: identical output to process() on the values the
+    # watermark keeps, gathered in (event time, partition, offset) order.
+    rng = np.random.default_rng(3)
+    ts = rng.permutation(1200)
+    part = np.array([i % 2 for i in range(1200)], np.int32)
+    off = np.array([1000 + i // 2 for i in range(1200)], np.int64)
+    vals = [ev(f"d{i % 3}", int(ts[i]), 20.0 + (i % 7) * 0.1) for i in range(1200)]
+    spike = int(np.flatnonzero(ts == 900)[0])
+    vals[spike] = ev(f"d{spike % 3}", 900, 900.0)
     vals[17], vals[40] = b"{oops", None
     chunks = [pa.array(vals[:500], pa.binary()), pa.array([b"x"] + vals[500:], pa.binary()).slice(1)]
-    order = np.random.default_rng(3).permutation(1200)[:1100].astype(np.int64)
-    gathered = pa.array([vals[i] for i in order], pa.binary())
+    watermark = T0 + 100 * 1000   # ev() puts event k at T0 + k seconds
+    keep = [i for i in range(1200) if i not in (17, 40) and T0 + int(ts[i]) * 1000 >= watermark]
+    keep.sort(key=lambda i: (int(ts[i]), int(part[i]), int(off[i])))
     a, b = vigil.Engine(), vigil.Engine()
-    want = a.process(*binary_buffers(gathered))
-    got = b.process_ordered([binary_buffers(c) for c in chunks], order)
-    for key in want:
+    want = a.process(*binary_buffers(pa.array([vals[i] for i in keep], pa.binary())))
+    got = b.process_batch([binary_buffers(c) for c in chunks], part, off, watermark)
+    for key in set(want) - {"reject_index", "reject_reason", "reject_detail"}:
         w, g = want[key], got[key]
+        if key == "index":   # process_batch's index is the input position
+            w = np.array(keep)[w]
         assert (np.array_equal(w, g) if isinstance(w, np.ndarray) else w == g), key
-    assert "d0-300" in got["event_id"] and got["n_valid"] == len(order) - int(17 in order) - int(40 in order)
+    late = sorted(i for i in range(1200) if i not in (17, 40) and T0 + int(ts[i]) * 1000 < watermark)
+    assert list(got["late_index"]) == late and len(late) == 100 - int(ts[17] < 100) - int(ts[40] < 100)
+    assert list(got["late_ts_ms"]) == [T0 + int(ts[i]) * 1000 for i in late]
+    assert sorted(got["reject_index"]) == [17, 40] and len(got["reject_detail"]) == 2
+    assert got["n_valid"] == len(keep) and f"d{spike % 3}-900" in got["event_id"]
+    assert got["max_event_ms"] == T0 + max(int(ts[i]) for i in range(1200) if i not in (17, 40)) * 1000
+    assert got["min_live_event_ms"] == watermark
     assert a.save_all() == b.save_all()
-    with pytest.raises(vigil.errors.VigilInvalid, match="outside the 1200 values"):
-        b.process_ordered([binary_buffers(c) for c in chunks], np.array([1200], np.int64))
+    none = vigil.Engine().process_batch([binary_buffers(pa.array([b"{oops"]))], part[:1], off[:1], 0)
+    assert none["max_event_ms"] is None and none["min_live_event_ms"] is None and none["n_valid"] == 0
+    with pytest.raises(vigil.errors.VigilInvalid, match="1200 values but 1199 partitions"):
+        b.process_batch([binary_buffers(c) for c in chunks], part[1:], off, 0)
 
 
 def test_process_returns_rejects_with_reason_and_detail():

@@ -160,7 +160,7 @@ def transform(df: DataFrame, cfg: JobConfig, detector_yaml: str) -> DataFrame:
     detect = detect_bucket(detector_yaml)
     if cfg.kafka_source != "spark" and cfg.routing == "partition":
         from .source import piece_reader
-        detect = detect_bucket(detector_yaml, piece_reader(source_options(cfg)), cfg.num_buckets)
+        detect = detect_bucket(detector_yaml, piece_reader(source_options(cfg)))
     return (routed.withWatermark("event_time", f"{cfg.allowed_lateness_ms} milliseconds")
             .groupBy("bucket")
             .applyInPandasWithState(detect, PACKED_OUTPUT_SCHEMA, STATE_SCHEMA, "append", "NoTimeout"))

@@ -2,8 +2,8 @@
 
 Spark never sees an event as a row after the Kafka source. With routing "partition"
 (the default, the job's own source) a row stands for a whole Kafka offset range
-(`range_row`: bucket = partition mod num_buckets, the range's max event time, the range
-as JSON) and the stateful task reads the range again itself (`read_ranges`), so no
+(`range_row`: bucket = partition mod num_buckets, the max event time of the range's
+newest events, the range as JSON) and the stateful task reads the range again itself (`read_ranges`), so no
 event crosses the JVM. With routing "device" (and Spark's Kafka source) events are
 packed into Arrow IPC blobs so that the shuffle, the stateful operator and the collect
 in foreachBatch each move a handful of large binary values instead of one row per
@@ -22,12 +22,11 @@ event (PySpark's stateful APIs convert every row to pandas and back):
    Chunks are kept under CHUNK_BYTES (see there).
 2. `detect_bucket` (applyInPandasWithState, grouped by bucket, state in the RocksDB
    store): per bucket and micro-batch, the ranges are read (routing "partition") or
-   the chunks unpacked and concatenated;
-   rows older than the watermark are late; the rest are ordered by (event time,
-   Kafka partition, offset), an order that does not depend on the order the
-   shuffle delivers chunks, and handed to one C++ Engine.process_ordered call (it
-   reads the values where they lie, in that order) between
-   load_all(state) and save_all(). The output is anomalies, dead letters (rejects
+   the chunks unpacked and concatenated, and handed to one C++ Engine.process_batch
+   call between load_all(state) and save_all(): it decodes the values where they lie,
+   sets aside the late ones (older than the watermark) and scores the rest in (event
+   time, Kafka partition, offset) order, an order that does not depend on the order
+   the shuffle delivers chunks. The output is anomalies, dead letters (rejects
    and late events, raw bytes kept) and one stats row per bucket, packed again
    as IPC payloads of at most ~CHUNK_BYTES; `unpack` restores the table in foreachBatch.
    No Python runs per event or per device.
@@ -306,7 +305,7 @@ def range_bucket(partition: int, num_buckets: int) -> int:
 def range_row(topic: str, partition: int, start: int, end: int, rows: int,
               max_event_ms: Optional[int], num_buckets: int) -> pa.RecordBatch:
     """One PACKED_SCHEMA row that stands for a whole offset range: its bucket's partition
-    key, the max event time of its valid events (the watermark's input; null if none) and,
+    key, the max event time the read task found (the watermark's input; null if none) and,
     as payload, the range itself. The stateful task reads the range again (read_ranges)."""
     payload = json.dumps({"topic": topic, "partition": partition, "start": start, "end": end},
                          separators=(",", ":")).encode()
@@ -340,18 +339,17 @@ def event_times(value: pa.Array, num_buckets: int) -> tuple[np.ndarray, np.ndarr
     return ts_ms, reason >= 0
 
 
-def read_ranges(ranges: list[dict], read_piece, num_buckets: int) -> pa.Table:
+def read_ranges(ranges: list[dict], read_piece) -> pa.Table:
     """The events of offset ranges ({"topic", "partition", "start", "end"}) as one ROUTED_ARROW
-    table, one chunk per piece read. read_piece(topic, partition, start, end) yields the
-    reader's columns (source.read_pieces)."""
+    table in Kafka order, one chunk per piece read (event_time is left null: detect_rows
+    decodes once, in C++). read_piece(topic, partition, start, end) yields the reader's
+    columns (source.read_pieces)."""
     batches = []
     for r in sorted(ranges, key=lambda r: (r["partition"], r["start"])):
         for piece in read_piece(r["topic"], r["partition"], r["start"], r["end"]):
             cols = piece_columns(r["topic"], r["partition"], *piece)
-            ev_ms, rejected = event_times(cols[0], num_buckets)
-            batches.append(pa.RecordBatch.from_arrays(
-                cols + [pa.array(ev_ms * 1000, pa.timestamp("us", tz="UTC"), mask=rejected)],
-                schema=ROUTED_ARROW))
+            batches.append(pa.RecordBatch.from_arrays(cols + [pa.nulls(len(cols[0]), ROUTED_ARROW.field("event_time").type)],
+                                                      schema=ROUTED_ARROW))
     return pa.Table.from_batches(batches, schema=ROUTED_ARROW)
 
 
@@ -384,24 +382,18 @@ def detect_rows(bucket: int, rows: pa.Table, state_blob: Optional[bytes], waterm
         if state_blob:
             engine.load_all(state_blob)
     n = rows.num_rows
-    is_reject = rows["event_time"].is_null().to_numpy(zero_copy_only=False)
-    ev_ms = pc.fill_null(rows["event_time"].cast(pa.int64()), 0).to_numpy(zero_copy_only=False) // 1000
-    late = ~is_reject & (ev_ms < watermark_ms) if watermark_ms > 0 else np.zeros(n, bool)
-    live = np.flatnonzero(~late)
-    # Event-time order, ties by Kafka position: independent of the order chunks arrive in.
-    # Rejects (ts 0) come first; the decoder rejects them again.
-    part = rows["kafka_partition"].to_numpy(zero_copy_only=False)
-    koff = rows["kafka_offset"].to_numpy(zero_copy_only=False)
-    order = live[np.lexsort((koff[live], part[live], ev_ms[live]))]
-    # The C++ call reads the values in `order` where they lie (one chunk per routed payload):
-    # a take of the ~60 MB value column was ~20% of this step (py-spy, bench/RESULTS.md).
-    out = engine.process_ordered([binary_buffers(c) for c in rows["value"].chunks], order.astype(np.int64))
+    # One C++ call decodes the values where they lie (one chunk per piece or routed payload),
+    # splits them at the watermark and scores the rest in (event time, Kafka partition,
+    # offset) order: an order that does not depend on the order the rows arrived in.
+    part = rows["kafka_partition"].to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
+    koff = rows["kafka_offset"].to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+    out = engine.process_batch([binary_buffers(c) for c in rows["value"].chunks], part, koff, watermark_ms)
     frames = []
 
     meta = {k: rows[k] for k in ("kafka_topic", "kafka_partition", "kafka_offset", "kafka_timestamp_ms")}
     n_anom = len(out["anomaly_id"])
     if n_anom:
-        src = pa.array(order[out["index"]])
+        src = pa.array(out["index"].astype(np.int64))
         cols = {k: meta[k].take(src) for k in meta}
         cols.update({k: out[k] for k in ("anomaly_id", "event_id", "device_id", "metric", "detectors",
                                          "explanation", "score", "value", "expected_low",
@@ -411,9 +403,8 @@ def detect_rows(bucket: int, rows: pa.Table, state_blob: Optional[bytes], waterm
         cols["bucket"] = np.full(n_anom, bucket, np.int32)
         frames.append(_table(cols, n_anom))
 
-    rej_src = order[out["reject_index"]]
-    late_src = np.flatnonzero(late)
-    dead_src = np.concatenate([rej_src, late_src]).astype(np.int64)
+    rej_src, late_src = out["reject_index"].astype(np.int64), out["late_index"].astype(np.int64)
+    dead_src = np.concatenate([rej_src, late_src])
     n_dead = len(dead_src)
     if n_dead:
         take = pa.array(dead_src)
@@ -423,17 +414,17 @@ def detect_rows(bucket: int, rows: pa.Table, state_blob: Optional[bytes], waterm
         cols["reason"] = list(names[np.concatenate([out["reject_reason"].astype(np.int64),
                                                     np.full(len(late_src), len(reason_names))])])
         cols["detail"] = out["reject_detail"] + [f"event time before watermark {watermark_ms}"] * len(late_src)
-        cols["event_time_ms"] = pa.array(ev_ms[dead_src], mask=is_reject[dead_src])
+        cols["event_time_ms"] = pa.array(np.concatenate([np.zeros(len(rej_src), np.int64), out["late_ts_ms"]]),
+                                         mask=np.arange(n_dead) < len(rej_src))
         cols["kind"] = ["dead"] * n_dead
         cols["bucket"] = np.full(n_dead, bucket, np.int32)
         frames.append(_table(cols, n_dead))
 
     blob = engine.save_all()
     _BUCKET_ENGINES[(config_yaml, bucket)] = (engine, blob)
-    valid_ts = ev_ms[~is_reject & ~late]
     stats = {"kind": ["stats"], "bucket": [bucket], "n_input": [n], "n_valid": [out["n_valid"]],
-             "n_late": [int(late.sum())], "n_invalid": [len(rej_src)], "watermark_ms": [watermark_ms],
-             "min_event_ms": [int(valid_ts.min())] if len(valid_ts) else [None],
+             "n_late": [len(late_src)], "n_invalid": [len(rej_src)], "watermark_ms": [watermark_ms],
+             "min_event_ms": [out["min_live_event_ms"]],
              "devices": [engine.num_devices], "state_bytes": [len(blob)],
              "process_ns": [time.perf_counter_ns() - t0]}
     frames.append(_table(stats, 1))
@@ -463,7 +454,7 @@ def unpack_state(row: bytes) -> bytes:
     return pa.decompress(row[12:], decompressed_size=size, codec="zstd", asbytes=True)
 
 
-def detect_bucket(config_yaml: str, read_piece=None, num_buckets: int = 0):
+def detect_bucket(config_yaml: str, read_piece=None):
     """The applyInPandasWithState function: one call per bucket per micro-batch.
 
     With read_piece (routing by partition) each input row names an offset range
@@ -475,7 +466,7 @@ def detect_bucket(config_yaml: str, read_piece=None, num_buckets: int = 0):
         if read_piece is None:
             rows = from_ipc(payloads, ROUTED_ARROW)
         else:
-            rows = read_ranges([json.loads(p) for p in payloads], read_piece, num_buckets)
+            rows = read_ranges([json.loads(p) for p in payloads], read_piece)
         try:
             wm = int(state.getCurrentWatermarkMs())
         except Exception:  # no watermark defined (tests without withWatermark)

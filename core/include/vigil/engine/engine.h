@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -77,6 +78,10 @@ class Engine {
   /// verdict per event at its position. Devices are independent, so each device's events
   /// are taken in batch order, device by device (the same verdicts as strict order).
   virtual Status Process(const EventBatch& batch, VerdictBatch* out) = 0;
+  /// \brief As Process, on the events rows[0], rows[1], ... of `batch` only, in that order
+  /// (a subset, e.g. OrderByEventTime's live rows); verdict k is row rows[k]'s. Invalid if
+  /// a row is outside the batch.
+  virtual Status ProcessRows(const EventBatch& batch, std::span<const uint32_t> rows, VerdictBatch* out) = 0;
 
   /// \brief State of one device as a blob (NotFound if unknown).
   virtual Result<std::string> SaveDevice(std::string_view device_id) const = 0;

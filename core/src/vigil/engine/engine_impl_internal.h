@@ -22,6 +22,7 @@ class EngineImpl final : public Engine {
   static Result<std::unique_ptr<Engine>> Create(const EngineOptions& options);
 
   Status Process(const EventBatch& batch, VerdictBatch* out) override;
+  Status ProcessRows(const EventBatch& batch, std::span<const uint32_t> rows, VerdictBatch* out) override;
   Result<std::string> SaveDevice(std::string_view device_id) const override;
   Status LoadDevice(std::string_view device_id, std::string_view blob) override;
   std::string SaveAll() const override;
@@ -61,7 +62,10 @@ class EngineImpl final : public Engine {
                  std::string_view key, KeyDetectors* out) const;
   Result<int32_t> Slot(DeviceState* dev, std::string_view device_id, std::string_view metric, size_t position);
   Status InitMultivariate(DeviceState* dev, std::string_view device_id);
-  Status ProcessEvent(const EventBatch& batch, int64_t i, DeviceState* dev, VerdictBatch* out);
+  // Rows rows[0..n) of batch (rows == nullptr: rows 0..n), device by device.
+  Status ProcessEvents(const EventBatch& batch, const uint32_t* rows, int64_t n, VerdictBatch* out);
+  // Event `i` of batch; its verdict goes to position `at` of out.
+  Status ProcessEvent(const EventBatch& batch, int64_t i, int64_t at, DeviceState* dev, VerdictBatch* out);
 
   // Device blobs (device_state.cc).
   void WriteDevice(const DeviceState& dev, StateWriter* w) const;

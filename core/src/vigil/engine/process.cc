@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <string>
 #include <utility>
 
 #include "vigil/engine/engine_impl_internal.h"
@@ -15,36 +16,51 @@ namespace vigil::internal {
 // position. Pass 1 finds (or creates, in batch order) each event's device; pass 2 is a
 // stable counting sort of the events by device.
 Status EngineImpl::Process(const EventBatch& batch, VerdictBatch* out) {
+  return ProcessEvents(batch, nullptr, batch.size(), out);
+}
+
+Status EngineImpl::ProcessRows(const EventBatch& batch, std::span<const uint32_t> rows, VerdictBatch* out) {
+  for (size_t k = 0; k < rows.size(); ++k) {
+    if (rows[k] >= batch.size()) {
+      return Status::Invalid("ProcessRows: rows[" + std::to_string(k) + "] = " + std::to_string(rows[k]) +
+                             " is outside the batch of " + std::to_string(batch.size()) + " events");
+    }
+  }
+  return ProcessEvents(batch, rows.data(), static_cast<int64_t>(rows.size()), out);
+}
+
+Status EngineImpl::ProcessEvents(const EventBatch& batch, const uint32_t* rows, int64_t n, VerdictBatch* out) {
   if (!recycled_.empty()) recycled_.clear();  // cleared and not loaded again
-  const int64_t n = batch.size();
   out->Resize(n);
   event_dev_.resize(n);
   event_group_.resize(n);
   group_start_.clear();
   ++batch_generation_;
-  for (int64_t i = 0; i < n; ++i) {
+  for (int64_t k = 0; k < n; ++k) {
+    const int64_t i = rows ? rows[k] : k;
     DeviceState* dev = GetDevice(batch.device_id(i), batch.device_class(i));
     if (dev->batch_generation != batch_generation_) {
       dev->batch_generation = batch_generation_;
       dev->batch_group = static_cast<uint32_t>(group_start_.size());
       group_start_.push_back(0);
     }
-    event_dev_[i] = dev;
-    event_group_[i] = dev->batch_group;
+    event_dev_[k] = dev;
+    event_group_[k] = dev->batch_group;
     ++group_start_[dev->batch_group];
   }
   uint32_t at = 0;
   for (uint32_t& g : group_start_) at += std::exchange(g, at);
   event_order_.resize(n);
-  for (int64_t i = 0; i < n; ++i) event_order_[group_start_[event_group_[i]]++] = static_cast<uint32_t>(i);
-  for (int64_t k = 0; k < n; ++k) {
-    const int64_t i = event_order_[k];
-    VIGIL_RETURN_NOT_OK(ProcessEvent(batch, i, event_dev_[i], out));
+  for (int64_t k = 0; k < n; ++k) event_order_[group_start_[event_group_[k]]++] = static_cast<uint32_t>(k);
+  for (int64_t j = 0; j < n; ++j) {
+    const int64_t k = event_order_[j];
+    VIGIL_RETURN_NOT_OK(ProcessEvent(batch, rows ? rows[k] : k, k, event_dev_[k], out));
   }
   return Status::OK();
 }
 
-Status EngineImpl::ProcessEvent(const EventBatch& batch, int64_t i, DeviceState* dev, VerdictBatch* out) {
+Status EngineImpl::ProcessEvent(const EventBatch& batch, int64_t i, int64_t at, DeviceState* dev,
+                                VerdictBatch* out) {
   constexpr double kNaN = Explanation::kNaN;
   const std::string_view device_id = batch.device_id(i);
   const auto ids = batch.metric_ids(i);
@@ -213,14 +229,14 @@ Status EngineImpl::ProcessEvent(const EventBatch& batch, int64_t i, DeviceState*
   }
   dev->collective_mask = collective ? reported : 0;
   in.mask = reported;
-  out->index[i] = batch.source_index(i);
-  out->score[i] = score;
-  out->severity[i] = static_cast<uint8_t>(severity);
-  out->is_anomaly[i] = anomalous ? 1 : 0;
-  out->detector_mask[i] = reported;
-  out->observed[i] = observed;
-  out->expected_lo[i] = ex.expected_lo;
-  out->expected_hi[i] = ex.expected_hi;
+  out->index[at] = batch.source_index(i);
+  out->score[at] = score;
+  out->severity[at] = static_cast<uint8_t>(severity);
+  out->is_anomaly[at] = anomalous ? 1 : 0;
+  out->detector_mask[at] = reported;
+  out->observed[at] = observed;
+  out->expected_lo[at] = ex.expected_lo;
+  out->expected_hi[at] = ex.expected_hi;
   if (explain) {
     in.metric = top_metric;
     in.observed = observed;
@@ -229,9 +245,9 @@ Status EngineImpl::ProcessEvent(const EventBatch& batch, int64_t i, DeviceState*
     if (collective && !point_alarm) ex.note = "sustained anomaly (smoothed score); " + ex.note;
     in.note = ex.note;
     in.detector = by;
-    out->explanation_json[i] = RenderExplanation(in);
+    out->explanation_json[at] = RenderExplanation(in);
   }
-  out->top_metric[i] = std::move(top_metric);
+  out->top_metric[at] = std::move(top_metric);
 
   // Phase 2: learn.
   for (size_t k = 0; k < K; ++k) {
