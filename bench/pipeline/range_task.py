@@ -45,7 +45,7 @@ def main() -> int:
     for i in range(args.ranges):
         t0 = time.perf_counter()
         rows = read_ranges([{"topic": args.topic, "partition": args.partition, "start": i * args.size,
-                             "end": (i + 1) * args.size}], read, args.buckets)
+                             "end": (i + 1) * args.size}], read)
         t1 = time.perf_counter()
         _, blob = detect_rows(0, rows, blob, 0, "", names)
         t2 = time.perf_counter()

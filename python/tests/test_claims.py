@@ -9,7 +9,7 @@ import zlib
 
 import pytest
 
-from vigil_stream.claims import ClaimError, ClaimStore, claim_key, ensure_table, shard_of
+from vigil_stream.claims import ClaimError, ClaimStore, claim_key, claim_keys, ensure_table, shard_of
 
 
 def test_first_claim_is_mine_and_other_owner_is_dropped(aws):
@@ -72,6 +72,20 @@ def test_many_ids_span_several_requests(aws):
     assert item["c"]["SS"] == ["id-0200|q:1|2"]  # anomaly id, owner "<query>:<batch>", detected_at
     assert item["v"]["N"] == "1"
     assert int(item["expires_at"]["N"]) == 2 // 1000 + 30 * 86400
+
+
+def test_claim_keys_equal_claim_key_of_each_anomaly():
+    import numpy as np
+    import pyarrow as pa
+    rng = np.random.default_rng(5)
+    devices = [f"dev-{i}" for i in rng.integers(0, 300, 2000)] + ["dev|7", "d", "d"]
+    times = np.concatenate([rng.integers(-200_000, 10_000_000, 2000), [125_000, 119_999, 120_000]])
+    for window, shards in ((60_000, 64), (1_000, 3), (3_600_000, 1)):
+        assert claim_keys(pa.array(devices), times, window, shards) == [
+            claim_key(d, int(t), window, shards) for d, t in zip(devices, times)]
+    chunked = pa.chunked_array([pa.array(devices[:7]), pa.array(devices[7:])])
+    assert claim_keys(chunked, times) == [claim_key(d, int(t)) for d, t in zip(devices, times)]
+    assert claim_keys(pa.array([], pa.string()), np.zeros(0, np.int64)) == []
 
 
 def test_claim_key_is_event_time_window_and_device_shard():

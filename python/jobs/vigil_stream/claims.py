@@ -41,6 +41,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Optional, Sequence
 
+import numpy as np
+
 HASH_KEY = "claim_key"
 BATCH_GET_LIMIT = 100
 TRANSACT_LIMIT = 100
@@ -62,6 +64,25 @@ def claim_key(device_id: str, event_time_ms: int, window_ms: int = DEFAULT_WINDO
     """The claim group of an anomaly: its event-time window and its device's shard. The
     window and shard count are part of the key: another setting never meets these items."""
     return f"{window_ms}:{shards}:{event_time_ms // window_ms}:{shard_of(device_id, shards)}"
+
+
+def claim_keys(device_ids, event_times_ms: np.ndarray, window_ms: int = DEFAULT_WINDOW_MS,
+               shards: int = DEFAULT_SHARDS) -> list[str]:
+    """claim_key of each (device, event time): device_ids a pyarrow string array, computed
+    per distinct device and group rather than per anomaly (a batch's ~20,000 anomalies
+    fall in ~100 groups)."""
+    if len(device_ids) == 0:
+        return []
+    import pyarrow.compute as pc
+    enc = pc.dictionary_encode(device_ids)
+    if hasattr(enc, "combine_chunks"):
+        enc = enc.combine_chunks()
+    per_device = np.array([shard_of(d, shards) for d in enc.dictionary.to_pylist()], np.int64)
+    shard = per_device[enc.indices.to_numpy(zero_copy_only=False)]
+    groups, where = np.unique(np.asarray(event_times_ms, np.int64) // window_ms * shards + shard,
+                              return_inverse=True)
+    names = np.array([f"{window_ms}:{shards}:{g // shards}:{g % shards}" for g in groups.tolist()], dtype=object)
+    return names[where].tolist()
 
 
 class ClaimError(RuntimeError):

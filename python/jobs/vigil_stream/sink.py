@@ -9,7 +9,7 @@
      steps 2-4 run;
   2. drops anomalies repeated inside the batch, then claims the rest in
      DynamoDB for owner "<query id>:<batch id>" (claims.ClaimStore; one item per
-     claim_window_ms of event time and device shard, claims.claim_key); ids owned by
+     claim_window_ms of event time and device shard, claims.claim_keys); ids owned by
      another batch or checkpoint are dropped and counted;
   3. writes the anomalies it owns, sorted, to dt=../hr=../part-<batch>-<n>.json,
      with detected_at taken from the claim, so a replay writes identical bytes;
@@ -40,7 +40,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .claims import ClaimStore, claim_key
+from .claims import ClaimStore, claim_keys
 from .config import JobConfig
 from .layout import HOUR_MS, format_ts_ms, hour_of, hour_prefix, hours_key, part_key, progress_key
 
@@ -158,18 +158,19 @@ def write_dead_letters(ctx: SinkContext, dead: pa.Table, batch_id: int) -> tuple
     return dead.num_rows, reasons
 
 
-def dedupe_in_batch(anomalies: pa.Table) -> tuple[pa.Table, int]:
-    """Keep the first occurrence (lowest Kafka partition/offset) of each anomaly_id."""
+def dedupe_in_batch(anomalies: pa.Table) -> tuple[pa.Array, int]:
+    """Indices (into `anomalies`) of the first occurrence (lowest Kafka partition/offset) of
+    each anomaly_id, and how many repeats were dropped. Only the key columns are sorted."""
     if anomalies.num_rows == 0:
-        return anomalies, 0
-    t = anomalies.sort_by([("anomaly_id", "ascending"), ("kafka_partition", "ascending"),
-                           ("kafka_offset", "ascending")])
-    ids = t["anomaly_id"].combine_chunks()
+        return pa.array([], pa.int64()), 0
+    order = pc.sort_indices(anomalies.select(["anomaly_id", "kafka_partition", "kafka_offset"]),
+                            sort_keys=[("anomaly_id", "ascending"), ("kafka_partition", "ascending"),
+                                       ("kafka_offset", "ascending")])
+    ids = pc.take(anomalies["anomaly_id"], order).combine_chunks()
     if len(ids) > 1:
         prev = pa.concat_arrays([pa.array([None], pa.string()), ids.slice(0, len(ids) - 1)])
-        first = pc.fill_null(pc.not_equal(ids, prev), True)
-        t = t.filter(first)
-    return t, anomalies.num_rows - t.num_rows
+        order = order.filter(pc.fill_null(pc.not_equal(ids, prev), True))
+    return order, anomalies.num_rows - len(order)
 
 
 _STRING_COLUMNS = ("anomaly_id", "event_id", "device_id", "metric", "detectors", "explanation", "kafka_topic")
@@ -178,14 +179,19 @@ _NUMBER_COLUMNS = {"event_time_ms": np.int64, "value": np.float64, "expected_low
                    "kafka_partition": np.int32, "kafka_offset": np.int64, "kafka_timestamp_ms": np.int64}
 
 
-def anomaly_lines(ctx: SinkContext, anomalies: pa.Table, detected: dict[str, int]) -> tuple[pa.Table, bytes, np.ndarray]:
-    """Owned anomaly rows -> (the rows sorted by event time, device, metric and id; their
-    records as JSON lines, formatted in C++ (vigil/record/anomaly_json.h, keys in
-    ANOMALY_FIELDS order); the end offset of each line). detected_at is the claim's."""
+def anomaly_lines(ctx: SinkContext, anomalies: pa.Table, rows: pa.Array,
+                  detected: dict[str, int]) -> tuple[pa.Table, bytes, np.ndarray]:
+    """The owned anomaly rows (`rows`: indices into `anomalies`) -> (those rows sorted by
+    event time, device, metric and id; their records as JSON lines, formatted in C++
+    (vigil/record/anomaly_json.h, keys in ANOMALY_FIELDS order); the end offset of each
+    line). detected_at is the claim's. The whole table is copied once, in the final order."""
     from vigil import anomaly_json_lines
     from vigil.arrow import binary_buffers
-    t = anomalies.sort_by([("event_time_ms", "ascending"), ("device_id", "ascending"),
-                           ("metric", "ascending"), ("anomaly_id", "ascending")])
+    keys = anomalies.select(["event_time_ms", "device_id", "metric", "anomaly_id"]).take(rows)
+    order = pc.take(rows, pc.sort_indices(keys, sort_keys=[
+        ("event_time_ms", "ascending"), ("device_id", "ascending"), ("metric", "ascending"),
+        ("anomaly_id", "ascending")]))
+    t = anomalies.take(order).combine_chunks()
     ids = pa.array(list(detected), pa.string())
     times = pa.array(list(detected.values()), pa.int64())
     numbers = {name: np.ascontiguousarray(
@@ -317,19 +323,26 @@ def write_batch(ctx: SinkContext, table: pa.Table, batch_id: int) -> dict:
         hour_of(pc.min(found["event_time_ms"]).as_py()) > last_closable_hour(wm)
     hours_future = ctx.side.submit(close_hours, ctx, batch_id, wm, min_ev) if beside else None
     try:
-        unique, dup_in_batch = dedupe_in_batch(found)
+        first, dup_in_batch = dedupe_in_batch(found)
         owner = f"{ctx.owner}:{batch_id}"
-        window, shards = ctx.cfg.claim_window_ms, ctx.cfg.claim_shards
-        keys = [claim_key(d, t, window, shards) for d, t in
-                zip(unique["device_id"].to_pylist(), unique["event_time_ms"].to_pylist())]
-        result = ctx.claims.claim(unique["anomaly_id"].to_pylist(), owner, ctx.clock_ms(),
+        unique_ids = pc.take(found["anomaly_id"], first)
+        keys = claim_keys(pc.take(found["device_id"], first),
+                          pc.take(found["event_time_ms"], first).to_numpy(),
+                          ctx.cfg.claim_window_ms, ctx.cfg.claim_shards)
+        t_claim = time.monotonic()
+        result = ctx.claims.claim(unique_ids.to_numpy(zero_copy_only=False).tolist(), owner, ctx.clock_ms(),
                                   keys=keys)
-        claim_ms = (time.monotonic() - t0) * 1000
+        t_claimed = time.monotonic()
+        claim_ms = (t_claimed - t0) * 1000
         _fire(ctx, "after_claim", batch_id)
-        owned = unique.filter(pc.is_in(unique["anomaly_id"], pa.array(sorted(result.mine), pa.string())))
-        owned, blob, ends = anomaly_lines(ctx, owned, result.mine)
+        mine = first.filter(pc.is_in(unique_ids, pa.array(list(result.mine), pa.string())))
+        owned, blob, ends = anomaly_lines(ctx, found, mine, result.mine)
+        t_lines = time.monotonic()
         files = write_anomalies(ctx, owned, blob, ends, batch_id)
         anomalies_visible_ms = _wall_ms()
+        steps = {"prepare_ms": round((t_claim - t0) * 1000, 3), "ddb_ms": round((t_claimed - t_claim) * 1000, 3),
+                 "lines_ms": round((t_lines - t_claimed) * 1000, 3),
+                 "s3_ms": round((time.monotonic() - t_lines) * 1000, 3)}
         if hours_future is None:
             hours_future = ctx.side.submit(close_hours, ctx, batch_id, wm, min_ev)
     finally:
@@ -352,7 +365,7 @@ def write_batch(ctx: SinkContext, table: pa.Table, batch_id: int) -> dict:
         "watermark": format_ts_ms(wm) if wm else None,
         "devices": _stat_sum(stats, "devices"), "state_bytes": _stat_sum(stats, "state_bytes"),
         "detect_ms": round(_stat_sum(stats, "process_ns") / 1e6, 3),
-        "claim_ms": round(claim_ms, 3),
+        "claim_ms": round(claim_ms, 3), "sink_steps": steps,
         # wall clock (epoch ms) when this batch's anomaly / dead-letter objects were in S3
         "anomalies_visible_ms": anomalies_visible_ms, "dead_letters_visible_ms": dead_visible_ms,
         "sink_ms": round((time.monotonic() - t0) * 1000, 3),

@@ -1,5 +1,6 @@
 // RFC 3339 <-> epoch milliseconds, without the C library's time zone machinery.
 #include <cstdio>
+#include <cstring>
 #include <string>
 
 #include "vigil/event/decoder.h"
@@ -142,10 +143,25 @@ std::string FormatRfc3339Ms(int64_t ts_ms) {
   unsigned m, d;
   CivilFromDays(days, &y, &m, &d);
   char buf[40];
-  std::snprintf(buf, sizeof(buf), "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ", static_cast<long long>(y), m,
-                d, static_cast<long long>(rem / 3600), static_cast<long long>(rem / 60 % 60),
-                static_cast<long long>(rem % 60), static_cast<long long>(ms));
-  return buf;
+  if (y < 0 || y > 9999) {
+    std::snprintf(buf, sizeof(buf), "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ", static_cast<long long>(y), m,
+                  d, static_cast<long long>(rem / 3600), static_cast<long long>(rem / 60 % 60),
+                  static_cast<long long>(rem % 60), static_cast<long long>(ms));
+    return buf;
+  }
+  // The common case by hand: snprintf was most of the sink's record formatting.
+  auto put = [](char* at, int64_t v, int digits) {
+    for (int i = digits - 1; i >= 0; --i, v /= 10) at[i] = static_cast<char>('0' + v % 10);
+  };
+  std::memcpy(buf, "0000-00-00T00:00:00.000Z", 24);
+  put(buf, y, 4);
+  put(buf + 5, m, 2);
+  put(buf + 8, d, 2);
+  put(buf + 11, rem / 3600, 2);
+  put(buf + 14, rem / 60 % 60, 2);
+  put(buf + 17, rem % 60, 2);
+  put(buf + 20, ms, 3);
+  return std::string(buf, 24);
 }
 
 }  // namespace vigil
