@@ -36,6 +36,7 @@ def test_a_write_lost_to_another_writer_is_read_and_decided_again(aws):
     # Between this store's read and its write, another owner claims "a" in the same group:
     # the version condition cancels the write, the group is read again, "a" is dropped.
     _, ddb = aws
+    ClaimStore(ddb, "claims", parallel=1).claim(["z"], owner="first:0", now_ms=1, keys=["g"])
     store = ClaimStore(ddb, "claims", sleep=lambda s: None, parallel=1)
     real = store._batch_get
     raced = []
@@ -49,7 +50,24 @@ def test_a_write_lost_to_another_writer_is_read_and_decided_again(aws):
     store._batch_get = read_then_race
     r = store.claim(["a", "b"], owner="q1:1", now_ms=2000, keys=["g", "g"])
     assert r.mine == {"b": 2000} and r.dropped == {"a"}
-    assert r.calls == 4  # read, cancelled write, read again, write
+    # write taken to be new (cancelled: "g" exists), read, cancelled write, read again, write
+    assert r.calls == 5
+
+
+def test_a_group_changed_since_this_store_wrote_it_is_read_again(aws):
+    # What a store remembers of a group goes stale when another writer adds to it; the
+    # version condition catches that and the group is read and decided again.
+    _, ddb = aws
+    store = ClaimStore(ddb, "claims", sleep=lambda s: None, parallel=1)
+    assert store.claim(["a"], owner="q:0", now_ms=1, keys=["g"]).calls == 1
+    ClaimStore(ddb, "claims", parallel=1).claim(["b"], owner="other:0", now_ms=2, keys=["g"])
+    r = store.claim(["b", "c"], owner="q:1", now_ms=3, keys=["g", "g"])
+    assert r.mine == {"c": 3} and r.dropped == {"b"} and r.calls == 3  # cancelled write, read, write
+    item = ddb.get_item(TableName="claims", Key={"claim_key": {"S": "g"}})["Item"]
+    assert sorted(item["c"]["SS"]) == ["a|q:0|1", "b|other:0|2", "c|q:1|3"] and item["v"]["N"] == "3"
+    # Nothing to add: decided from memory, no call at all; a replay of q:1 gets "c" back.
+    r = store.claim(["a", "c"], owner="q:1", now_ms=9, keys=["g", "g"])
+    assert r.mine == {"c": 3} and r.dropped == {"a"} and r.calls == 0
 
 
 def test_new_checkpoint_is_another_owner(aws):
@@ -65,9 +83,13 @@ def test_many_ids_span_several_requests(aws):
     store = ClaimStore(ddb, "claims", sleep=lambda s: None, parallel=1)
     ids = [f"id-{i:04d}" for i in range(250)]
     r = store.claim(ids[:120], owner="q:0", now_ms=1)
-    assert len(r.mine) == 120 and r.calls == 2 + 2  # 120 groups: 2 BatchGetItem, 2 TransactWriteItems
+    assert len(r.mine) == 120 and r.calls == 2  # 120 new groups: 2 TransactWriteItems, no read
     r = store.claim(ids, owner="q:1", now_ms=2)
-    assert len(r.mine) == 130 and len(r.dropped) == 120
+    assert len(r.mine) == 130 and len(r.dropped) == 120 and r.calls == 2  # the 120 decided from memory
+    # Another store (a restarted query) knows none of them: its first write is cancelled,
+    # then it reads the 250 groups (3 BatchGetItem) and has nothing to add.
+    r = ClaimStore(ddb, "claims", sleep=lambda s: None, parallel=1).claim(ids, owner="q2:0", now_ms=3)
+    assert len(r.dropped) == 250 and not r.mine and r.calls == 3 + 3
     item = ddb.get_item(TableName="claims", Key={"claim_key": {"S": "id-0200"}})["Item"]
     assert item["c"]["SS"] == ["id-0200|q:1|2"]  # anomaly id, owner "<query>:<batch>", detected_at
     assert item["v"]["N"] == "1"
@@ -101,7 +123,7 @@ def test_a_group_holds_its_ids_in_one_item_and_each_id_keeps_its_owner(aws):
     store = ClaimStore(ddb, "claims", sleep=lambda s: None, parallel=1)
     r1 = store.claim(["a", "b", "c"], owner="q1:0", now_ms=1000, keys=["g1", "g1", "g2"])
     assert r1.mine == {"a": 1000, "b": 1000, "c": 1000}
-    assert r1.calls == 2  # BatchGetItem + one TransactWriteItems of two updates
+    assert r1.calls == 1  # one TransactWriteItems of two updates; new groups are not read
     item = ddb.get_item(TableName="claims", Key={"claim_key": {"S": "g1"}})["Item"]
     assert sorted(item["c"]["SS"]) == ["a|q1:0|1000", "b|q1:0|1000"] and item["v"]["N"] == "1"
     # A later batch: "b" is another owner's (dropped), "d" is new in the same group.
@@ -112,7 +134,7 @@ def test_a_group_holds_its_ids_in_one_item_and_each_id_keeps_its_owner(aws):
     # The first batch replayed (a crash after its claims): its ids again, with their time.
     r3 = store.claim(["a", "b", "c"], owner="q1:0", now_ms=9999, keys=["g1", "g1", "g2"])
     assert r3.mine == {"a": 1000, "b": 1000, "c": 1000} and r3.replayed == 3 and not r3.dropped
-    assert r3.calls == 1  # all decided by the read: nothing to write
+    assert r3.calls == 0  # all decided by what the store wrote: nothing to write
     # A new checkpoint sees every one of them as taken.
     r4 = store.claim(["a", "b", "c", "d"], owner="q2:0", now_ms=5, keys=["g1", "g1", "g2", "g1"])
     assert r4.dropped == {"a", "b", "c", "d"} and not r4.mine
@@ -158,10 +180,11 @@ def test_throttling_is_retried_then_fails_clearly(aws):
         return real(**kw)
 
     ddb.batch_get_item = flaky
+    ClaimStore(ddb, "claims").claim(["w"], owner="q:0", now_ms=1, keys=["x"])  # the group exists: read
     slept = []
     store = ClaimStore(ddb, "claims", sleep=slept.append)
     assert store.claim(["x"], owner="q:0", now_ms=1).mine == {"x": 1}
-    assert len(slept) == 2 and slept[1] > slept[0] * 1.0 - 1e-9
+    assert len(slept) == 3 and slept[2] > slept[1] * 1.0 - 1e-9  # the cancelled write, 2 throttled reads
 
     def always(**kw):
         raise ClientError({"Error": {"Code": "InternalServerError", "Message": "boom"},
@@ -169,4 +192,4 @@ def test_throttling_is_retried_then_fails_clearly(aws):
 
     ddb.batch_get_item = always
     with pytest.raises(ClaimError, match="BatchGetItem on table 'claims' still failing after 3 attempts"):
-        ClaimStore(ddb, "claims", max_attempts=3, sleep=lambda s: None).claim(["y"], "q:1", 2)
+        ClaimStore(ddb, "claims", max_attempts=3, sleep=lambda s: None).claim(["y"], "q:1", 2, keys=["x"])

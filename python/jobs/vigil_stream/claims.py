@@ -22,14 +22,20 @@ with a message to raise claim_shards or lower the window.
   * dropped: claimed by another batch or checkpoint (a duplicate event, a
     reprocessing from old offsets, a new checkpoint); the caller counts them.
 
-Read, then write: one BatchGetItem per 100 groups (strongly consistent; up to `parallel`
-at once) gives each group's claims and version; ids stored there are mine or dropped,
-the rest are new. New ids are added with TransactWriteItems, per group one update
-`ADD c :new, v :one SET expires_at = :exp` under `v = <the version read>` (or
-`attribute_not_exists(claim_key)` for a new group), up to 100 groups per call and
-`parallel` calls at once. A transaction cancelled by a condition (another writer got
-there first) is read and decided again. Throttling, 5xx and transaction conflicts back
-off exponentially (seeded jitter).
+Write first, read what changed: a claim decides each group by what this store last
+wrote to or read of it (its version and claims, kept for the newest KNOWN_GROUPS
+groups); a group it does not know is taken to be new. Ids stored there are mine or
+dropped, the rest are new. New ids are added with TransactWriteItems, per group one
+update `ADD c :new, v :one SET expires_at = :exp` under `v = <the version known>` (or
+`attribute_not_exists(claim_key)` for a group taken to be new), up to 100 groups per
+call and `parallel` calls at once. A transaction cancelled by a condition (another
+writer, or an earlier run of this query, got there first) has its groups read (one
+strongly consistent BatchGetItem per 100 groups, up to `parallel` at once) and decided
+again. Only the version condition makes a decision final, so what a store remembers
+can be stale but never wrong: a group with nothing to add is decided by stored claims,
+which are never taken back. In a steady stream a batch's claims are its writes alone;
+a restarted query reads its groups once, on its first cancelled transaction.
+Throttling, 5xx and transaction conflicts back off exponentially (seeded jitter).
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ from __future__ import annotations
 import random
 import time
 import zlib
+from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Optional, Sequence
@@ -49,6 +56,7 @@ TRANSACT_LIMIT = 100
 TRANSACT_BYTES = 2 << 20   # new elements per TransactWriteItems (DynamoDB: 4 MB per request)
 DEFAULT_WINDOW_MS = 60_000
 DEFAULT_SHARDS = 64
+KNOWN_GROUPS = 512    # groups a store remembers (ClaimStore._known): ~4 batches' worth
 _RETRYABLE = {"ProvisionedThroughputExceededException", "ThrottlingException",
               "RequestLimitExceeded", "InternalServerError", "ServiceUnavailable",
               "TransactionInProgressException"}
@@ -140,6 +148,9 @@ class ClaimStore:
         # Kept for the store's life: a pool per call started its threads every batch, and
         # on two busy cores Thread.start() waited ~40 ms per batch to be scheduled.
         self._pool: ThreadPoolExecutor | None = None
+        # What this store last wrote to or read of a group: key -> (version, claims), the
+        # newest KNOWN_GROUPS groups (see _read).
+        self._known: OrderedDict[str, tuple[int, dict[str, str]]] = OrderedDict()
 
     def claim(self, ids: Sequence[str], owner: str, now_ms: int,
               keys: Optional[Sequence[str]] = None) -> ClaimResult:
@@ -160,7 +171,7 @@ class ClaimStore:
         pending = sorted(groups)
         attempt = 0
         while pending:
-            stored = self._batch_get(pending, result)
+            stored = self._read(pending, result, optimistic=attempt == 0)
             ops: list[tuple[str, Optional[int], list[str]]] = []
             for key in pending:
                 version, claims = stored.get(key, (None, {}))
@@ -168,11 +179,18 @@ class ClaimStore:
                 if new:
                     ops.append((key, version, new))
             conflicted: list[str] = []
-            for part in self._each_chunk(lambda c: self._transact(c, prefix, now_ms), self._chunks(ops)):
-                done, failed = part
+            chunks = self._chunks(ops)
+            for chunk, (done, failed) in zip(chunks, self._each_chunk(
+                    lambda c: self._transact(c, prefix, now_ms), chunks)):
                 result.calls += done.calls
                 result.mine.update(done.mine)
                 conflicted += failed
+                for key, version, new in ([] if failed else chunk):
+                    claims = dict(stored.get(key, (None, {}))[1])
+                    claims.update((aid, f"{prefix}{now_ms}") for aid in new)
+                    self._remember(key, ((version or 0) + 1, claims))
+            for key in conflicted:
+                self._known.pop(key, None)
             pending = sorted(conflicted)
             if pending:  # another writer changed these groups since the read: read them again
                 self._backoff(attempt, "TransactWriteItems", f"{len(pending)} claim groups changed meanwhile")
@@ -195,6 +213,26 @@ class ClaimStore:
         return new
 
     # -- internals ---------------------------------------------------------
+
+    def _read(self, keys: Sequence[str], result: ClaimResult,
+              optimistic: bool) -> dict[str, tuple[int, dict[str, str]]]:
+        """Each group's (version, claims) as far as this store can tell. Optimistic (a
+        claim's first attempt): what it wrote or read last, and a group it does not know
+        is taken to be new; either is checked by the write's condition. Otherwise read
+        (BatchGetItem), and remembered."""
+        if optimistic:
+            return {k: self._known[k] for k in keys if k in self._known}
+        stored = self._batch_get(keys, result)
+        for key in keys:
+            if key in stored:
+                self._remember(key, stored[key])
+        return stored
+
+    def _remember(self, key: str, state: tuple[int, dict[str, str]]) -> None:
+        self._known[key] = state
+        self._known.move_to_end(key)
+        while len(self._known) > KNOWN_GROUPS:
+            self._known.popitem(last=False)
 
     @staticmethod
     def _chunks(ops: list) -> list[list]:
