@@ -30,9 +30,10 @@ from pyspark.sql.types import StructType
 
 from .transform import PACKED_SCHEMA, route_columns
 
-# A task reads its range in pieces of at most this many messages / value bytes.
+# A task reads its range in pieces of at most this many messages / value bytes; a piece
+# stays under glibc's mmap threshold so that its memory is reused (worker.tune_malloc).
 READ_MESSAGES = 200_000
-READ_BYTES = 32 << 20
+READ_BYTES = 8 << 20
 # With routing "partition" the watermark's input from a range is the max event time of
 # its newest WATERMARK_TAIL events, not of all of them: the read task then reads ~240 KB
 # instead of the whole range, which the stateful task reads anyway (reading every range

@@ -49,6 +49,7 @@ from pyspark.sql.types import (BinaryType, DoubleType, IntegerType, LongType, St
 from . import worker
 
 worker.install()  # imported in every Python worker that runs these functions
+worker.tune_malloc()
 worker.freeze_heap()
 
 # A chunk of one bucket's events from one input batch (route_batches' output).

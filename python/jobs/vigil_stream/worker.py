@@ -14,6 +14,16 @@ changed since that importer last read it (size or mtime); an archive that change
 same files. It runs when the job's transform module is imported in a worker, so
 from the worker's second task on.
 
+`tune_malloc()` keeps freed memory in glibc's heap for the next batch. Every batch
+allocates its Kafka ranges (~60 MB per 250,000 events), the engine's output and
+Arrow's buffers afresh; with glibc's defaults a buffer over its mmap threshold is
+returned to the kernel when freed, and the next batch's buffer is faulted in and
+zeroed page by page again (`clear_page_erms` was ~10% of the workers' CPU, perf).
+Pieces of at most 8 MB (source.READ_BYTES) under a fixed 32 MB mmap threshold and a
+256 MB trim threshold (what a worker keeps at most): one read-detect-pack of a
+250,000-event range, 4 alternating pairs against 32 MB pieces and glibc's defaults,
+faults 18,000-19,800 -> 8,000-10,100 and CPU 573-618 -> 523-581 ms (bench/RESULTS.md).
+
 `freeze_heap()` takes the objects alive after start-up (the modules of pyspark,
 pyarrow, pandas, boto3's service models: ~130,000 objects) out of the garbage
 collector's reach. A full collection walks every tracked object, 50-70 ms for these,
@@ -23,6 +33,7 @@ of a micro-batch. Objects created later are collected as before.
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import os
 import zipimport
@@ -56,3 +67,25 @@ def freeze_heap() -> None:
     """Exclude every object alive now from future collections (gc.freeze); see the module doc."""
     gc.collect()
     gc.freeze()
+
+
+# glibc's mallopt parameters (malloc.h).
+_M_TRIM_THRESHOLD = -1
+_M_MMAP_THRESHOLD = -3
+MMAP_THRESHOLD = 32 << 20    # glibc's largest
+TRIM_THRESHOLD = 256 << 20
+_TUNED = False
+
+
+def tune_malloc() -> bool:
+    """Keep freed buffers in glibc's heap (see the module doc); False where libc is not glibc."""
+    global _TUNED
+    if _TUNED:
+        return True
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        _TUNED = bool(libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and \
+            bool(libc.mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD))
+    except (OSError, AttributeError):
+        return False
+    return _TUNED

@@ -68,7 +68,8 @@ class BatchWriter:
                 owner=query_id_of(df, self._cfg),
                 detector_version=engine_for(self._detector_yaml).detector_version,
                 fault=self._fault, dlq=dlq)
-            from .worker import freeze_heap
+            from .worker import freeze_heap, tune_malloc
+            tune_malloc()  # the sink's tables and record buffers are tens of MB per batch
             freeze_heap()  # the clients and their service models are loaded by now
         return self._ctx
 
