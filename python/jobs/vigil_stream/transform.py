@@ -168,7 +168,9 @@ _ENGINES: dict = {}
 # store hands back exactly that blob, load_all is skipped. Off by default: with it on,
 # the crash-safety e2e test once saw a replayed batch differ from the uninterrupted run
 # (not yet explained); with it off the test passes. Without the cache every batch loads
-# its bucket's blob (~38 us per device).
+# its bucket's blob: ~23 ms for 5,000 devices (4.6 us each). A save-load round trip at
+# every one of 12 consecutive 250,000-event ranges of the benchmark's topic gave the
+# same verdicts and blobs as one engine kept in memory, so the blob is not the suspect.
 _BUCKET_ENGINES: dict = {}
 _CACHE = os.environ.get("VIGIL_ENGINE_CACHE", "0") == "1"
 
