@@ -4,7 +4,9 @@
 #include <nanobind/nanobind.h>
 #include <nanobind/ndarray.h>
 
+#include <climits>
 #include <cstdint>
+#include <string_view>
 #include <memory>
 #include <utility>
 #include <vector>
@@ -43,6 +45,29 @@ nb::ndarray<nb::numpy, T, nb::ndim<1>> ToNumpy(std::vector<T>&& v) {
   owned.release();
   return nb::ndarray<nb::numpy, T, nb::ndim<1>>(data, {n}, owner);
 }
+
+// A string column built in C++ and handed over as the buffers of an Arrow string array:
+// (data uint8, offsets int32 of n + 1), both numpy arrays that own their vectors.
+// vigil.arrow.string_array wraps them without a copy; no Python str per value.
+class StringColumnOut {
+ public:
+  void Append(std::string_view s) {
+    data_.insert(data_.end(), s.begin(), s.end());
+    if (data_.size() > static_cast<size_t>(INT32_MAX)) {
+      throw StatusError{Status::Invalid("string column over 2 GiB: split the batch")};
+    }
+    offsets_.push_back(static_cast<int32_t>(data_.size()));
+  }
+  void Reserve(size_t n, size_t bytes_each) {
+    offsets_.reserve(n + 1);
+    data_.reserve(n * bytes_each);
+  }
+  nb::tuple Release() { return nb::make_tuple(ToNumpy(std::move(data_)), ToNumpy(std::move(offsets_))); }
+
+ private:
+  std::vector<uint8_t> data_;
+  std::vector<int32_t> offsets_{0};
+};
 
 /// Add the Kafka range reader classes (kafka.cc) to the module.
 void BindKafka(nb::module_& m);

@@ -2,8 +2,9 @@
 //
 // Batch in, batch out. Raw Kafka values arrive as the buffers of an Arrow binary
 // column (uint8 data + int32 offsets, zero-copy numpy views); results leave as
-// numpy arrays that own C++ vectors (no copy) or, for the few anomaly strings,
-// Python lists. State crosses as bytes. Every non-OK Status becomes the Python
+// numpy arrays that own C++ vectors (no copy); a string column is the pair (data,
+// offsets) of an Arrow string array's buffers (vigil.arrow.string_array), so an
+// anomaly costs no Python object. State crosses as bytes. Every non-OK Status becomes the Python
 // exception that vigil.errors maps its code to; nothing else throws.
 //
 //   router = _core.Router(num_buckets=16)
@@ -217,7 +218,7 @@ class PyEngine {
     std::vector<double> a_score, a_value, a_lo, a_hi;
     std::vector<int16_t> a_severity;
     std::vector<int64_t> a_ts;
-    std::vector<std::string> a_id, a_event, a_device, a_metric, a_detectors, a_explanation;
+    StringColumnOut a_id, a_event, a_device, a_metric, a_detectors, a_explanation;
     std::vector<uint32_t> r_index;
     std::vector<int16_t> r_reason;
     std::vector<std::string> r_detail;
@@ -236,12 +237,12 @@ class PyEngine {
         a_lo.push_back(verdicts_.expected_lo[v]);
         a_hi.push_back(verdicts_.expected_hi[v]);
         a_ts.push_back(batch_.ts_ms(i));
-        a_event.emplace_back(batch_.event_id(i));
-        a_device.emplace_back(batch_.device_id(i));
-        a_metric.push_back(verdicts_.top_metric[v]);
-        a_detectors.push_back(DetectorMaskNames(verdicts_.detector_mask[v], engine_->detector_names()));
-        a_explanation.push_back(verdicts_.explanation_json[v]);
-        a_id.push_back(AnomalyId(batch_.device_id(i), verdicts_.top_metric[v], batch_.event_id(i), version));
+        a_event.Append(batch_.event_id(i));
+        a_device.Append(batch_.device_id(i));
+        a_metric.Append(verdicts_.top_metric[v]);
+        a_detectors.Append(DetectorMaskNames(verdicts_.detector_mask[v], engine_->detector_names()));
+        a_explanation.Append(verdicts_.explanation_json[v]);
+        a_id.Append(AnomalyId(batch_.device_id(i), verdicts_.top_metric[v], batch_.event_id(i), version));
       }
       for (Reject& r : rejects_) {
         r_index.push_back(r.index);
@@ -258,12 +259,12 @@ class PyEngine {
     out["expected_low"] = ToNumpy(std::move(a_lo));
     out["expected_high"] = ToNumpy(std::move(a_hi));
     out["event_time_ms"] = ToNumpy(std::move(a_ts));
-    out["anomaly_id"] = std::move(a_id);
-    out["event_id"] = std::move(a_event);
-    out["device_id"] = std::move(a_device);
-    out["metric"] = std::move(a_metric);
-    out["detectors"] = std::move(a_detectors);
-    out["explanation"] = std::move(a_explanation);
+    out["anomaly_id"] = a_id.Release();
+    out["event_id"] = a_event.Release();
+    out["device_id"] = a_device.Release();
+    out["metric"] = a_metric.Release();
+    out["detectors"] = a_detectors.Release();
+    out["explanation"] = a_explanation.Release();
     out["reject_index"] = ToNumpy(std::move(r_index));
     out["reject_reason"] = ToNumpy(std::move(r_reason));
     out["reject_detail"] = std::move(r_detail);

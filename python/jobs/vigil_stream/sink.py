@@ -34,7 +34,7 @@ import signal
 import time
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Union
 
 import numpy as np
 import pyarrow as pa
@@ -180,11 +180,12 @@ _NUMBER_COLUMNS = {"event_time_ms": np.int64, "value": np.float64, "expected_low
 
 
 def anomaly_lines(ctx: SinkContext, anomalies: pa.Table, rows: pa.Array,
-                  detected: dict[str, int]) -> tuple[pa.Table, bytes, np.ndarray]:
+                  detected: Union[dict[str, int], int]) -> tuple[pa.Table, bytes, np.ndarray]:
     """The owned anomaly rows (`rows`: indices into `anomalies`) -> (those rows sorted by
     event time, device, metric and id; their records as JSON lines, formatted in C++
     (vigil/record/anomaly_json.h, keys in ANOMALY_FIELDS order); the end offset of each
-    line). detected_at is the claim's. The whole table is copied once, in the final order."""
+    line). detected_at is the claim's: by anomaly id, or one time for all. The whole table
+    is copied once, in the final order."""
     from vigil import anomaly_json_lines
     from vigil.arrow import binary_buffers
     keys = anomalies.select(["event_time_ms", "device_id", "metric", "anomaly_id"]).take(rows)
@@ -192,13 +193,16 @@ def anomaly_lines(ctx: SinkContext, anomalies: pa.Table, rows: pa.Array,
         ("event_time_ms", "ascending"), ("device_id", "ascending"), ("metric", "ascending"),
         ("anomaly_id", "ascending")]))
     t = anomalies.take(order).combine_chunks()
-    ids = pa.array(list(detected), pa.string())
-    times = pa.array(list(detected.values()), pa.int64())
     numbers = {name: np.ascontiguousarray(
                    pc.fill_null(t[name], math.nan if dtype is np.float64 else 0).to_numpy(), dtype=dtype)
                for name, dtype in _NUMBER_COLUMNS.items()}
-    numbers["detected_at_ms"] = np.ascontiguousarray(
-        pc.take(times, pc.index_in(t["anomaly_id"], value_set=ids)).to_numpy(), dtype=np.int64)
+    if isinstance(detected, dict):
+        ids = pa.array(list(detected), pa.string())
+        times = pa.array(list(detected.values()), pa.int64())
+        numbers["detected_at_ms"] = np.ascontiguousarray(
+            pc.take(times, pc.index_in(t["anomaly_id"], value_set=ids)).to_numpy(), dtype=np.int64)
+    else:
+        numbers["detected_at_ms"] = np.full(t.num_rows, detected, np.int64)
     strings = {name: binary_buffers(t[name]) for name in _STRING_COLUMNS}
     blob, ends = anomaly_json_lines(strings, numbers, ctx.cfg.pipeline_version, ctx.detector_version)
     return t, blob, ends
@@ -330,13 +334,28 @@ def write_batch(ctx: SinkContext, table: pa.Table, batch_id: int) -> dict:
                           pc.take(found["event_time_ms"], first).to_numpy(),
                           ctx.cfg.claim_window_ms, ctx.cfg.claim_shards)
         t_claim = time.monotonic()
-        result = ctx.claims.claim(unique_ids.to_numpy(zero_copy_only=False).tolist(), owner, ctx.clock_ms(),
-                                  keys=keys)
+        detected_at = ctx.clock_ms()
+        # The lines of every unique anomaly, formatted (in C++, without the GIL) while
+        # DynamoDB decides the claims: in a steady stream each one is new, so mine and
+        # detected now, and these lines are the batch's. Otherwise (a replay, a repeat of an
+        # earlier batch's anomaly) they are formatted again for what the claims decided.
+        ahead = ctx.io.submit(anomaly_lines, ctx, found, first, detected_at) if len(first) else None
+        try:
+            result = ctx.claims.claim(unique_ids.to_numpy(zero_copy_only=False).tolist(), owner, detected_at,
+                                      keys=keys)
+        except BaseException:
+            wait([ahead] if ahead is not None else [])
+            raise
         t_claimed = time.monotonic()
         claim_ms = (t_claimed - t0) * 1000
+        lines_ahead = ahead.result() if ahead is not None else None
         _fire(ctx, "after_claim", batch_id)
-        mine = first.filter(pc.is_in(unique_ids, pa.array(list(result.mine), pa.string())))
-        owned, blob, ends = anomaly_lines(ctx, found, mine, result.mine)
+        all_new = not result.dropped and not result.replayed and len(result.mine) == len(unique_ids)
+        if all_new and lines_ahead is not None:
+            owned, blob, ends = lines_ahead
+        else:
+            mine = first.filter(pc.is_in(unique_ids, pa.array(list(result.mine), pa.string())))
+            owned, blob, ends = anomaly_lines(ctx, found, mine, result.mine)
         t_lines = time.monotonic()
         files = write_anomalies(ctx, owned, blob, ends, batch_id)
         anomalies_visible_ms = _wall_ms()

@@ -373,7 +373,7 @@ def _table(columns: dict, n: int) -> pa.Table:
 def detect_rows(bucket: int, rows: pa.Table, state_blob: Optional[bytes], watermark_ms: int,
                 config_yaml: str, reason_names: list[str]) -> tuple[pa.Table, bytes]:
     """Score one bucket's rows (ROUTED_ARROW); return the output (_ARROW_OUT) and the new state blob."""
-    from vigil.arrow import binary_buffers
+    from vigil.arrow import binary_buffers, repeat_string, string_array
     from vigil import Engine
     t0 = time.perf_counter_ns()
     cached = _BUCKET_ENGINES.get((config_yaml, bucket))
@@ -394,15 +394,15 @@ def detect_rows(bucket: int, rows: pa.Table, state_blob: Optional[bytes], waterm
     frames = []
 
     meta = {k: rows[k] for k in ("kafka_topic", "kafka_partition", "kafka_offset", "kafka_timestamp_ms")}
-    n_anom = len(out["anomaly_id"])
+    n_anom = len(out["index"])
     if n_anom:
         src = pa.array(out["index"].astype(np.int64))
         cols = {k: meta[k].take(src) for k in meta}
-        cols.update({k: out[k] for k in ("anomaly_id", "event_id", "device_id", "metric", "detectors",
-                                         "explanation", "score", "value", "expected_low",
-                                         "expected_high", "event_time_ms")})
+        cols.update({k: string_array(out[k]) for k in ("anomaly_id", "event_id", "device_id", "metric",
+                                                       "detectors", "explanation")})
+        cols.update({k: out[k] for k in ("score", "value", "expected_low", "expected_high", "event_time_ms")})
         cols["severity"] = out["severity"].astype(np.int32)
-        cols["kind"] = ["anomaly"] * n_anom
+        cols["kind"] = repeat_string("anomaly", n_anom)
         cols["bucket"] = np.full(n_anom, bucket, np.int32)
         frames.append(_table(cols, n_anom))
 
@@ -419,7 +419,7 @@ def detect_rows(bucket: int, rows: pa.Table, state_blob: Optional[bytes], waterm
         cols["detail"] = out["reject_detail"] + [f"event time before watermark {watermark_ms}"] * len(late_src)
         cols["event_time_ms"] = pa.array(np.concatenate([np.zeros(len(rej_src), np.int64), out["late_ts_ms"]]),
                                          mask=np.arange(n_dead) < len(rej_src))
-        cols["kind"] = ["dead"] * n_dead
+        cols["kind"] = repeat_string("dead", n_dead)
         cols["bucket"] = np.full(n_dead, bucket, np.int32)
         frames.append(_table(cols, n_dead))
 

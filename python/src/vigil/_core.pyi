@@ -21,6 +21,10 @@ class Router:
         validity: Optional[npt.NDArray[np.uint8]] = None,
     ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int64], npt.NDArray[np.int16]]: ...
 
+# A string column: the buffers of an Arrow string array, (data uint8, offsets int32 of
+# n + 1); vigil.arrow.string_array wraps them.
+StringColumn = tuple[npt.NDArray[np.uint8], npt.NDArray[np.int32]]
+
 class ProcessResult(TypedDict):
     n_valid: int
     index: npt.NDArray[np.uint32]
@@ -30,12 +34,12 @@ class ProcessResult(TypedDict):
     expected_low: npt.NDArray[np.float64]
     expected_high: npt.NDArray[np.float64]
     event_time_ms: npt.NDArray[np.int64]
-    anomaly_id: list[str]
-    event_id: list[str]
-    device_id: list[str]
-    metric: list[str]
-    detectors: list[str]
-    explanation: list[str]
+    anomaly_id: StringColumn
+    event_id: StringColumn
+    device_id: StringColumn
+    metric: StringColumn
+    detectors: StringColumn
+    explanation: StringColumn
     reject_index: npt.NDArray[np.uint32]
     reject_reason: npt.NDArray[np.int16]
     reject_detail: list[str]

@@ -1,9 +1,13 @@
-"""Zero-copy views of Arrow binary columns for the binding.
+"""Zero-copy views of Arrow binary columns for the binding, and back.
 
 >>> import pyarrow as pa
 >>> data, offsets, validity = binary_buffers(pa.array([b"ab", b"c"]).slice(1))
 >>> bytes(data[offsets[0]:offsets[1]]), validity is None
 (b'c', True)
+>>> string_array((np.frombuffer(b"abc", np.uint8), np.array([0, 2, 3], np.int32))).to_pylist()
+['ab', 'c']
+>>> repeat_string("dead", 2).to_pylist()
+['dead', 'dead']
 """
 
 from __future__ import annotations
@@ -40,3 +44,20 @@ def binary_buffers(arr: pa.Array) -> tuple[np.ndarray, np.ndarray, Optional[np.n
         validity = np.frombuffer(validity_buf, dtype=np.uint8, count=(n + 7) // 8,
                                  offset=arr.offset // 8)
     return data, offsets, validity
+
+
+def string_array(column: tuple[np.ndarray, np.ndarray]) -> pa.Array:
+    """Wrap a string column of the binding, (data uint8, offsets int32 of n + 1), as a
+    pa.string() array without copying (the array keeps the numpy buffers alive)."""
+    data, offsets = column
+    n = len(offsets) - 1
+    if n < 0:
+        raise ValueError("string_array: offsets need n + 1 >= 1 entries")
+    return pa.Array.from_buffers(pa.string(), n, [None, pa.py_buffer(offsets), pa.py_buffer(data)])
+
+
+def repeat_string(value: str, n: int) -> pa.Array:
+    """n copies of value as a pa.string() array, built from buffers (no Python str per row)."""
+    raw = value.encode()
+    offsets = np.arange(n + 1, dtype=np.int32) * len(raw)
+    return pa.Array.from_buffers(pa.string(), n, [None, pa.py_buffer(offsets), pa.py_buffer(raw * n)])

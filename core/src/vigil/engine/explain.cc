@@ -1,6 +1,7 @@
+#include <charconv>
 #include <cmath>
-#include <cstdio>
 #include <string>
+#include <system_error>
 
 #include "vigil/engine/engine_internal.h"
 #include "vigil/record/anomaly_json.h"
@@ -17,9 +18,11 @@ void AppendNumber(std::string* out, double v) {
     out->append("null");
     return;
   }
+  // printf's "%.6g", without printf's per-call cost (to_chars with a precision is
+  // specified as printf with the matching conversion, in the C locale).
   char buf[32];
-  std::snprintf(buf, sizeof(buf), "%.6g", v);
-  out->append(buf);
+  const auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v, std::chars_format::general, 6);
+  out->append(buf, ec == std::errc() ? end : buf);
 }
 
 }  // namespace
@@ -37,7 +40,9 @@ std::string RenderExplanation(const ExplainInput& in) {
   out.reserve(256);
   out.append("{\"score\":");
   AppendNumber(&out, in.score);
-  out.append(",\"severity\":" + std::to_string(in.severity) + ",\"detectors\":[");
+  out.append(",\"severity\":");
+  out.append(std::to_string(in.severity));
+  out.append(",\"detectors\":[");
   bool first = true;
   for (size_t j = 0; j < in.names->size(); ++j) {
     if (!((in.mask >> j) & 1)) continue;
