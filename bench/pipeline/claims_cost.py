@@ -6,7 +6,8 @@
 Claims `--items` new anomaly ids per call, `--per-group` of them in each claim group (one
 DynamoDB item per group, as the sink groups a device's anomalies of one event-time
 window; TransactWriteItems of up to 100 groups) on a scratch table, `--repeats` times,
-and prints the median wall time per anomaly.
+and prints the median wall time per anomaly (and with --calls-per-group N, N consecutive
+calls add to the same groups, as consecutive micro-batches fill one window's items).
 On the local stack it also reads DynamoDB Local's CPU time from /proc (the process
 listening on the configured port), which is what a claim costs there: the server
 serialises transactions. The table is dropped at the end.
@@ -50,6 +51,9 @@ def main() -> int:
     p.add_argument("--per-group", type=int, default=1, help="ids per claim group (DynamoDB item)")
     p.add_argument("--repeats", type=int, default=30)
     p.add_argument("--warmup", type=int, default=10, help="calls not counted (the server's JIT)")
+    p.add_argument("--calls-per-group", type=int, default=1,
+                   help="consecutive calls (batches) that add to the same groups, as consecutive "
+                        "micro-batches add to the items of one event-time window")
     args = p.parse_args()
     import boto3
     from vigil_ops import config as vconfig
@@ -65,9 +69,11 @@ def main() -> int:
     try:
         for i in range(args.warmup + args.repeats):
             ids = [uuid.uuid4().hex for _ in range(args.items)]
+            if i % args.calls_per_group == 0:
+                groups = uuid.uuid4().hex
             c0, t0 = server_cpu_ms(pid), time.perf_counter()
-            keys = [f"g{i // args.per_group}-{ids[0]}" for i in range(len(ids))]
-            got = store.claim(ids, "bench:1", int(time.time() * 1000), keys=keys)
+            keys = [f"g{j // args.per_group}-{groups}" for j in range(len(ids))]
+            got = store.claim(ids, f"bench:{i}", int(time.time() * 1000), keys=keys)
             wall = (time.perf_counter() - t0) * 1000
             if len(got.mine) != args.items:
                 raise SystemExit(f"claims_cost: {len(got.mine)} of {args.items} ids claimed")
@@ -78,8 +84,9 @@ def main() -> int:
     finally:
         ddb.delete_table(TableName=table)
     print(json.dumps({"items_per_call": args.items, "per_group": args.per_group, "repeats": args.repeats,
-                      "wall_ms_per_item_median": round(statistics.median(walls), 3),
-                      "server_cpu_ms_per_item_median": round(statistics.median(cpus), 3) if cpus else None},
+                      "calls_per_group": args.calls_per_group,
+                      "wall_us_per_anomaly_median": round(statistics.median(walls) * 1000, 2),
+                      "server_cpu_us_per_anomaly_median": round(statistics.median(cpus) * 1000, 2) if cpus else None},
                      indent=1))
     return 0
 

@@ -166,7 +166,7 @@ def test_claim_window_defaults_to_a_minute_and_is_checked(tmp_path):
 def test_claim_shards_and_routing_default_and_are_checked(tmp_path):
     from vigil_ops import stream
     c = load(tmp_path)
-    assert c.dynamodb.claim_shards == 64 and c.kafka.routing == "partition"
+    assert c.dynamodb.claim_shards == 16 and c.kafka.routing == "partition"
     text = LOCAL.read_text().replace("  ttl_days: 7\n", "  ttl_days: 7\n  claim_shards: 0\n", 1)
     with pytest.raises(vconfig.ConfigError, match=r"dynamodb.claim_shards: must be an integer in \[1, 100000\], got 0"):
         load(tmp_path, path=write(tmp_path, text))
@@ -175,4 +175,4 @@ def test_claim_shards_and_routing_default_and_are_checked(tmp_path):
         load(tmp_path, path=write(tmp_path, text))
     job = stream.job_config(load(tmp_path, path=write(tmp_path, LOCAL.read_text().replace(
         "  routing: partition\n", "  routing: device\n", 1))))
-    assert job["routing"] == "device" and job["claim_shards"] == 64
+    assert job["routing"] == "device" and job["claim_shards"] == 16

@@ -100,7 +100,7 @@ class DynamoConfig:
     endpoint: str | None
     ttl_days: int
     claim_window_s: int = 60   # a claim item: the anomalies of this much event time...
-    claim_shards: int = 64     # ...and of the devices of one of this many shards
+    claim_shards: int = 16     # ...and of the devices of one of this many shards
 
 
 @dataclasses.dataclass(frozen=True)
@@ -412,7 +412,7 @@ def _build(raw: dict, p: Path, environ: Mapping[str, str], home: Path) -> Config
     window = d.get("claim_window_s", int, optional=True, default=60)
     if not 1 <= window <= 86_400:
         raise d.err("claim_window_s", f"must be an integer number of seconds in [1, 86400], got {window}")
-    shards = d.get("claim_shards", int, optional=True, default=64)
+    shards = d.get("claim_shards", int, optional=True, default=16)
     if not 1 <= shards <= 100_000:
         raise d.err("claim_shards", f"must be an integer in [1, 100000], got {shards}")
     dynamodb = DynamoConfig(table, _endpoint(d, "endpoint"), _positive(d, "ttl_days"), window, shards)

@@ -21,8 +21,13 @@ def rows(*dicts) -> pa.Table:
     return pa.Table.from_pydict(cols, schema=_ARROW_OUT)
 
 
-def anomaly(aid, device="dev-1", ts=H10 + 5000, offset=10, metric="temperature"):
-    return {"kind": "anomaly", "bucket": 0, "anomaly_id": aid, "event_id": f"e-{aid}", "device_id": device,
+def h(name: str) -> str:
+    """A test anomaly id: 32 hex digits (the engine's form) that still read as the name."""
+    return name.encode().hex().rjust(32, "0")
+
+
+def anomaly(name, device="dev-1", ts=H10 + 5000, offset=10, metric="temperature"):
+    return {"kind": "anomaly", "bucket": 0, "anomaly_id": h(name), "event_id": f"e-{name}", "device_id": device,
             "metric": metric, "event_time_ms": ts, "value": 99.5, "expected_low": 10.0,
             "expected_high": 30.0, "score": 0.97, "severity": 91, "detectors": "ewma,rules",
             "explanation": '{"metric":"temperature"}', "kafka_topic": "t", "kafka_partition": 0,
@@ -65,7 +70,7 @@ def test_batch_writes_anomalies_and_dead_letters_at_deterministic_keys(aws):
     key = "dt=2026-11-23/hr=10/part-00000004-0000.json"
     assert sorted(objs) == ["_vigil/hours.json", "dead-letter/dt=2026-11-23/hr=10/part-00000004-0000.json", key]
     lines = [json.loads(x) for x in objs[key].splitlines()]
-    assert [r["anomaly_id"] for r in lines] == ["a", "b"]  # sorted by event time
+    assert [r["anomaly_id"] for r in lines] == [h("a"), h("b")]  # sorted by event time
     assert lines[0]["detectors"] == ["ewma", "rules"] and lines[0]["detector_version"] == "vigil-test/1"
     assert lines[0]["event_time"] == "2026-11-23T10:00:01.000Z"
     assert lines[0]["detected_at"].startswith("2026-11-")
@@ -100,8 +105,8 @@ def test_duplicates_in_batch_and_across_batches_give_one_record(aws):
     p1 = write_batch(ctx, rows(anomaly("a", offset=20), anomaly("c"), stats(2, 2)), 1)
     assert p1["anomalies_written"] == 1 and p1["duplicates_dropped"] == 1
     recs = [json.loads(line) for body in objects(aws[0], "dt=").values() for line in body.splitlines()]
-    assert sorted(r["anomaly_id"] for r in recs) == ["a", "c"]
-    assert [r["kafka_offset"] for r in recs if r["anomaly_id"] == "a"] == [5]
+    assert sorted(r["anomaly_id"] for r in recs) == [h("a"), h("c")]
+    assert [r["kafka_offset"] for r in recs if r["anomaly_id"] == h("a")] == [5]
     # a batch writes what is new in its claim groups, decided by what the store wrote before
     assert p0["ddb_calls"] == 1 and p1["ddb_calls"] == 1
     p2 = write_batch(ctx, rows(anomaly("d"), stats(1, 1)), 2)
@@ -208,10 +213,10 @@ def test_an_anomaly_record_has_every_field_in_order(aws):
     h10 = [json.loads(x) for k in ("dt=2026-11-23/hr=10/part-00000009-0000.json",
                                    "dt=2026-11-23/hr=10/part-00000009-0001.json") for x in objs[k].splitlines()]
     (h11,) = [json.loads(x) for x in objs["dt=2026-11-23/hr=11/part-00000009-0000.json"].splitlines()]
-    assert [r["anomaly_id"] for r in h10] == ["a0", "a1", "a2"]
+    assert [r["anomaly_id"] for r in h10] == [h("a0"), h("a1"), h("a2")]
     assert list(h10[0]) == ANOMALY_FIELDS == list(h11)
     assert h10[1] == {
-        "anomaly_id": "a1", "event_id": "e-a1", "device_id": "dev-1", "metric": "temperature",
+        "anomaly_id": h("a1"), "event_id": "e-a1", "device_id": "dev-1", "metric": "temperature",
         "event_time": "2026-11-23T10:00:00.001Z", "event_time_ms": H10 + 1, "value": 99.5,
         "expected_low": 10.0, "expected_high": 30.0, "score": 0.97, "severity": 91,
         "detectors": ["ewma", "rules"], "explanation": '{"metric":"temperature"}', "kafka_topic": "t",

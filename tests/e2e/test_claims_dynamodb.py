@@ -1,5 +1,6 @@
-"""The sink's ClaimStore against DynamoDB Local: grouped claims in string sets, the parallel
-path, and the version conditions that keep racing writers apart (moto covers the rest)."""
+"""The sink's ClaimStore against DynamoDB Local: grouped claims in one binary attribute per
+batch, the parallel path, and the version conditions that keep racing writers apart (moto
+covers the rest)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "python" / "jobs"))
 
-from vigil_stream.claims import ClaimStore, claim_key, ensure_table
+from vigil_stream.claims import ClaimStore, claim_key, decode_item, ensure_table
 
 
 def _groups(n: int) -> tuple[list[str], list[str]]:
@@ -35,7 +36,11 @@ def test_grouped_claims_split_mine_dropped_and_replayed(dynamodb, ddb_table):
     assert replay.mine == {i: 2000 for i in ids[300:]} and replay.replayed == 300
     assert replay.dropped == set(ids[:300])
     items = dynamodb.scan(TableName=table, ConsistentRead=True)["Items"]
-    assert sum(len(item["c"]["SS"]) for item in items) == 600
+    claims = [decode_item(item)[1] for item in items]
+    assert sum(len(c) for c in claims) == 600
+    assert {aid: stored for c in claims for aid, stored in c.items()} == {
+        **{i: "q:0|1000" for i in ids[:300]}, **{i: "q:1|2000" for i in ids[300:]}}
+    assert {name for item in items for name in item if name.startswith("o:")} <= {"o:q:0", "o:q:1"}
     assert len(items) == len(set(keys)) <= 4 * 11  # 4 shards x the 10-11 windows 600 s touch
 
 

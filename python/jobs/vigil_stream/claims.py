@@ -4,17 +4,23 @@ One item per claim group: the anomalies whose event times fall in the same windo
 `window_ms` and whose devices hash to the same one of `shards` shards (`claim_key`):
 
     claim_key (hash key) "<window_ms>:<shards>:<window index>:<shard>"
-    | c  string set, one element per anomaly: "<anomaly_id>|<query id>:<batch id>|<detected_at ms>"
+    | o:<query id>:<batch id>  binary, one attribute per batch that claimed in the group:
+    |                          its detected_at (8 bytes, little-endian epoch ms), then the
+    |                          16 bytes of each anomaly id it claimed (the id's 32 hex
+    |                          digits as bytes), sorted
     | v  version: +1 by every write, the condition of the next (optimistic locking)
     | expires_at (epoch s, the table's TTL attribute; renewed by every claim)
+    | c  (items of an older Vigil: a string set "<anomaly_id>|<owner>|<detected_at ms>";
+    |     read and honoured, never written)
 
 A duplicate event, a reprocessing from old offsets and a new checkpoint all produce
 the same anomaly id with the same device and event time, so they land in the same
-item. Few, large items are what make claims cheap: DynamoDB Local spends ~0.3-0.45 ms
-per item written, whatever it holds, and the default mix flags ~4% of the events
-(bench/RESULTS.md, "Pipeline"). An item stays under DynamoDB's 400 KB while a shard has
-fewer than ~4,000 anomalies in a window (~95 bytes each); a larger one fails the batch
-with a message to raise claim_shards or lower the window.
+item. Few items, each written once per batch with one binary value, are what make
+claims cheap: DynamoDB Local's cost is mostly per item written and per set element
+(bench/RESULTS.md, "Pipeline"), and the default mix flags ~4% of the events. An item
+stays under DynamoDB's 400 KB while a shard has fewer than ~24,000 anomalies in a
+window (16 bytes each, plus ~60 per batch that claimed there); a larger one fails the
+batch with a message to raise claim_shards or lower the window.
 
 `ClaimStore.claim(ids, keys)` sorts ids into:
   * mine: not claimed before, or claimed by this very batch (a replay after a
@@ -25,17 +31,18 @@ with a message to raise claim_shards or lower the window.
 Write first, read what changed: a claim decides each group by what this store last
 wrote to or read of it (its version and claims, kept for the newest KNOWN_GROUPS
 groups); a group it does not know is taken to be new. Ids stored there are mine or
-dropped, the rest are new. New ids are added with TransactWriteItems, per group one
-update `ADD c :new, v :one SET expires_at = :exp` under `v = <the version known>` (or
-`attribute_not_exists(claim_key)` for a group taken to be new), up to 100 groups per
-call and `parallel` calls at once. A transaction cancelled by a condition (another
-writer, or an earlier run of this query, got there first) has its groups read (one
-strongly consistent BatchGetItem per 100 groups, up to `parallel` at once) and decided
-again. Only the version condition makes a decision final, so what a store remembers
-can be stale but never wrong: a group with nothing to add is decided by stored claims,
-which are never taken back. In a steady stream a batch's claims are its writes alone;
-a restarted query reads its groups once, on its first cancelled transaction.
-Throttling, 5xx and transaction conflicts back off exponentially (seeded jitter).
+dropped, the rest are new. New ids are written with TransactWriteItems, per group one
+update `SET #owner = :ids, expires_at = :exp ADD v :one` under `v = <the version
+known>` (or `attribute_not_exists(claim_key)` for a group taken to be new), up to 100
+groups per call and `parallel` calls at once. A transaction cancelled by a condition
+(another writer, or an earlier run of this query, got there first) has its groups read
+(one strongly consistent BatchGetItem per 100 groups, up to `parallel` at once) and
+decided again. Only the version condition makes a decision final, so what a store
+remembers can be stale but never wrong: a group with nothing to add is decided by
+stored claims, which are never taken back. In a steady stream a batch's claims are its
+writes alone; a restarted query reads its groups once, on its first cancelled
+transaction. Throttling, 5xx and transaction conflicts back off exponentially (seeded
+jitter).
 """
 
 from __future__ import annotations
@@ -55,7 +62,9 @@ BATCH_GET_LIMIT = 100
 TRANSACT_LIMIT = 100
 TRANSACT_BYTES = 2 << 20   # new elements per TransactWriteItems (DynamoDB: 4 MB per request)
 DEFAULT_WINDOW_MS = 60_000
-DEFAULT_SHARDS = 64
+DEFAULT_SHARDS = 16
+OWNER_PREFIX = "o:"   # an owner's attribute: OWNER_PREFIX + "<query id>:<batch id>"
+ID_BYTES = 16        # an anomaly id: 32 hex digits
 KNOWN_GROUPS = 512    # groups a store remembers (ClaimStore._known): ~4 batches' worth
 _RETRYABLE = {"ProvisionedThroughputExceededException", "ThrottlingException",
               "RequestLimitExceeded", "InternalServerError", "ServiceUnavailable",
@@ -161,10 +170,9 @@ class ClaimStore:
         keys = list(ids) if keys is None else list(keys)
         if len(keys) != len(ids):
             raise ValueError(f"claim: {len(ids)} ids but {len(keys)} keys")
+        check_ids(ids)
         groups: dict[str, set[str]] = {}
         for aid, key in zip(ids, keys):
-            if "|" in aid:
-                raise ValueError(f"claim: anomaly id {aid!r} contains '|'")
             groups.setdefault(key, set()).add(aid)
         result = ClaimResult()
         prefix = owner + "|"
@@ -172,23 +180,23 @@ class ClaimStore:
         attempt = 0
         while pending:
             stored = self._read(pending, result, optimistic=attempt == 0)
-            ops: list[tuple[str, Optional[int], list[str]]] = []
+            ops: list[_Op] = []
             for key in pending:
                 version, claims = stored.get(key, (None, {}))
                 new = self._decide(claims, groups[key], prefix, result)
                 if new:
-                    ops.append((key, version, new))
+                    ops.append(_Op.of(key, version, claims, new, prefix, now_ms))
             conflicted: list[str] = []
             chunks = self._chunks(ops)
             for chunk, (done, failed) in zip(chunks, self._each_chunk(
-                    lambda c: self._transact(c, prefix, now_ms), chunks)):
+                    lambda c: self._transact(c, owner, now_ms), chunks)):
                 result.calls += done.calls
                 result.mine.update(done.mine)
                 conflicted += failed
-                for key, version, new in ([] if failed else chunk):
-                    claims = dict(stored.get(key, (None, {}))[1])
-                    claims.update((aid, f"{prefix}{now_ms}") for aid in new)
-                    self._remember(key, ((version or 0) + 1, claims))
+                for op in ([] if failed else chunk):
+                    claims = dict(stored.get(op.key, (None, {}))[1])
+                    claims.update(dict.fromkeys(op.new, f"{prefix}{op.detected_at}"))
+                    self._remember(op.key, ((op.version or 0) + 1, claims))
             for key in conflicted:
                 self._known.pop(key, None)
             pending = sorted(conflicted)
@@ -200,17 +208,15 @@ class ClaimStore:
     @staticmethod
     def _decide(claims: dict[str, str], ids: set[str], prefix: str, result: ClaimResult) -> list[str]:
         """Sort `ids` of one group by its stored claims into mine / dropped; return the new ones."""
-        new = []
-        for aid in sorted(ids):
-            stored = claims.get(aid)
-            if stored is None:
-                new.append(aid)
-            elif stored.startswith(prefix):
+        known = ids & claims.keys()
+        for aid in known:
+            stored = claims[aid]
+            if stored.startswith(prefix):
                 result.mine[aid] = int(stored[len(prefix):])
                 result.replayed += 1
             else:
                 result.dropped.add(aid)
-        return new
+        return sorted(ids - known if known else ids)
 
     # -- internals ---------------------------------------------------------
 
@@ -240,7 +246,7 @@ class ClaimStore:
         chunks: list[list] = []
         size = 0
         for op in ops:
-            n = sum(len(a) + 64 for a in op[2])
+            n = ID_BYTES * (len(op.new) + len(op.kept)) + 256
             if not chunks or len(chunks[-1]) == TRANSACT_LIMIT or size + n > TRANSACT_BYTES:
                 chunks.append([])
                 size = 0
@@ -301,35 +307,30 @@ class ClaimStore:
         attempt = 0
         while request:
             resp = self._call("BatchGetItem", self._client.batch_get_item, part, RequestItems={
-                self._table: {"Keys": request, "ConsistentRead": True,
-                              "ProjectionExpression": "claim_key, c, v"}})
+                self._table: {"Keys": request, "ConsistentRead": True}})
             for item in resp.get("Responses", {}).get(self._table, []):
-                claims = {}
-                for element in item.get("c", {}).get("SS", []):
-                    aid, _, rest = element.partition("|")
-                    claims[aid] = rest
-                found[item[HASH_KEY]["S"]] = (int(item.get("v", {}).get("N", "0")), claims)
+                found[item[HASH_KEY]["S"]] = decode_item(item)
             request = resp.get("UnprocessedKeys", {}).get(self._table, {}).get("Keys", [])
             if request:
                 self._backoff(attempt, "BatchGetItem (unprocessed keys)", f"{len(request)} keys left")
                 attempt += 1
         return found, part
 
-    def _update(self, key: str, version: Optional[int], ids: Sequence[str], prefix: str, now_ms: int) -> dict:
-        values = {":new": {"SS": [f"{aid}|{prefix}{now_ms}" for aid in ids]},
+    def _update(self, op: "_Op", owner: str, now_ms: int) -> dict:
+        values = {":ids": {"B": encode_claims(op.detected_at, [*op.kept, *op.new])},
                   ":one": {"N": "1"}, ":exp": {"N": str(now_ms // 1000 + self._ttl_s)}}
-        update = {"TableName": self._table, "Key": {HASH_KEY: {"S": key}},
-                  "UpdateExpression": "ADD c :new, v :one SET expires_at = :exp",
+        update = {"TableName": self._table, "Key": {HASH_KEY: {"S": op.key}},
+                  "UpdateExpression": "SET #owner = :ids, expires_at = :exp ADD v :one",
+                  "ExpressionAttributeNames": {"#owner": OWNER_PREFIX + owner},
                   "ExpressionAttributeValues": values}
-        if version is None:
+        if op.version is None:
             update["ConditionExpression"] = "attribute_not_exists(claim_key)"
         else:
             update["ConditionExpression"] = "v = :v"
-            values[":v"] = {"N": str(version)}
+            values[":v"] = {"N": str(op.version)}
         return {"Update": update}
 
-    def _transact(self, ops: list[tuple[str, Optional[int], list[str]]], prefix: str,
-                  now_ms: int) -> tuple[ClaimResult, list[str]]:
+    def _transact(self, ops: list["_Op"], owner: str, now_ms: int) -> tuple[ClaimResult, list[str]]:
         """Add each op's new ids to its group; return them as mine, or the groups whose
         version moved (the whole transaction is then cancelled and must be decided again)."""
         part = ClaimResult()
@@ -337,7 +338,7 @@ class ClaimStore:
         while True:
             try:
                 self._call("TransactWriteItems", self._client.transact_write_items, part,
-                           TransactItems=[self._update(k, v, ids, prefix, now_ms) for k, v, ids in ops])
+                           TransactItems=[self._update(op, owner, now_ms) for op in ops])
             except self._client.exceptions.TransactionCanceledException as e:
                 reasons = e.response.get("CancellationReasons", [])
                 codes = [r.get("Code", "None") for r in reasons]
@@ -345,11 +346,65 @@ class ClaimStore:
                 if invalid:  # e.g. the item would outgrow 400 KB: retrying cannot help
                     raise self._too_large("TransactWriteItems", invalid[0].get("Message", "ValidationError")) from e
                 if "ConditionalCheckFailed" in codes:
-                    return part, [k for k, _, _ in ops]
+                    return part, [op.key for op in ops]
                 self._backoff(attempt, "TransactWriteItems", e)   # a conflict with another transaction
                 attempt += 1
                 continue
-            for _, _, ids in ops:
-                for aid in ids:
-                    part.mine[aid] = now_ms
+            for op in ops:
+                part.mine.update(dict.fromkeys(op.new, op.detected_at))
             return part, []
+
+
+@dataclass
+class _Op:
+    """One group's update: its new ids, and the ids this owner already holds there (kept in
+    its attribute, which the update rewrites whole) with their detected_at."""
+    key: str
+    version: Optional[int]
+    new: list[str]
+    kept: list[str]
+    detected_at: int
+
+    @staticmethod
+    def of(key: str, version: Optional[int], claims: dict[str, str], new: list[str], prefix: str,
+           now_ms: int) -> "_Op":
+        # Claims share one value string per owner and time, so the owners of a group are few
+        # distinct values: the ids are scanned only when this owner is among them.
+        values = sorted(v for v in set(claims.values()) if v.startswith(prefix))
+        kept = [aid for aid, stored in claims.items() if stored in values] if values else []
+        detected_at = int(values[0][len(prefix):]) if values else now_ms
+        return _Op(key, version, new, kept, detected_at)
+
+
+def check_ids(ids: Sequence[str]) -> None:
+    """Anomaly ids are 32 lowercase hex digits (the engine's); anything else is refused."""
+    joined = "".join(ids)
+    try:
+        ok = len(joined) == 2 * ID_BYTES * len(ids) and bytes.fromhex(joined).hex() == joined
+    except ValueError:
+        ok = False
+    if not ok:
+        bad = next(a for a in ids if len(a) != 2 * ID_BYTES or not all(ch in "0123456789abcdef" for ch in a))
+        raise ValueError(f"claim: anomaly id {bad!r} is not {2 * ID_BYTES} lowercase hex digits")
+
+
+def encode_claims(detected_at: int, ids: Sequence[str]) -> bytes:
+    """An owner's attribute: detected_at (8 bytes, little-endian), then each id's 16 bytes, sorted."""
+    return detected_at.to_bytes(8, "little", signed=True) + bytes.fromhex("".join(sorted(ids)))
+
+
+def decode_item(item: dict) -> tuple[int, dict[str, str]]:
+    """A claim item (DynamoDB's attribute-value map) -> (version, {anomaly id: "<owner>|<detected_at>"})."""
+    claims: dict[str, str] = {}
+    for element in item.get("c", {}).get("SS", []):   # an older Vigil's string set
+        aid, _, rest = element.partition("|")
+        claims[aid] = rest
+    for name, value in item.items():
+        if not name.startswith(OWNER_PREFIX):
+            continue
+        blob = value["B"]
+        stored = f"{name[len(OWNER_PREFIX):]}|{int.from_bytes(blob[:8], 'little', signed=True)}"
+        digits = blob[8:].hex()
+        step = 2 * ID_BYTES
+        claims.update(dict.fromkeys((digits[i:i + step] for i in range(0, len(digits), step)), stored))
+    return int(item.get("v", {}).get("N", "0")), claims

@@ -76,7 +76,7 @@ class JobConfig:
     # Fixed for a claims table: another window files the same anomaly under another key.
     claim_window_ms: int = 60_000
     # ...and of the devices of one of this many shards (CRC-32 of device_id). Also fixed.
-    claim_shards: int = 64
+    claim_shards: int = 16
     detector_config: Optional[str] = None  # YAML text path; None = built-in defaults
     progress_file: Optional[str] = None    # local JSONL of per-batch progress
     pipeline_version: str = "0.1.0"
