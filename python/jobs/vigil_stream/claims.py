@@ -60,12 +60,12 @@ import numpy as np
 HASH_KEY = "claim_key"
 BATCH_GET_LIMIT = 100
 TRANSACT_LIMIT = 100
-TRANSACT_BYTES = 2 << 20   # new elements per TransactWriteItems (DynamoDB: 4 MB per request)
+TRANSACT_BYTES = 2 << 20   # id bytes per TransactWriteItems (DynamoDB: 4 MB per request)
 DEFAULT_WINDOW_MS = 60_000
 DEFAULT_SHARDS = 16
 OWNER_PREFIX = "o:"   # an owner's attribute: OWNER_PREFIX + "<query id>:<batch id>"
 ID_BYTES = 16        # an anomaly id: 32 hex digits
-KNOWN_GROUPS = 512    # groups a store remembers (ClaimStore._known): ~4 batches' worth
+KNOWN_GROUPS = 512    # groups a store remembers (ClaimStore._known): ~16 default batches' worth
 _RETRYABLE = {"ProvisionedThroughputExceededException", "ThrottlingException",
               "RequestLimitExceeded", "InternalServerError", "ServiceUnavailable",
               "TransactionInProgressException"}
