@@ -11,8 +11,9 @@
    as `./vigil stream start`) reads them from the beginning. Sustained events/s = the
    events of the batches that start after every device's warm-up, without the first of
    them and without a partial last one (the topic's remainder), over their wall time:
-   anomalies flow at the mix's rate there, each with its DynamoDB claim. Also reported: the rate without batch 0 (JVM and Python worker
-   warm-up), which is mostly the warm-up phase's, where nearly nothing is flagged.
+   anomalies flow at the mix's rate there, each with its DynamoDB claim. Also reported:
+   the rate without batch 0 (JVM and Python worker warm-up), which is mostly the warm-up
+   phase's, where nearly nothing is flagged.
 2. latency: a second fresh topic; the job starts first (trigger as fast as possible),
    then vigil-produce sends --latency-rate events/s for --latency-warmup-seconds plus
    --latency-seconds (the simulator's default anomaly mix unless --latency-anomaly-rate).
