@@ -143,7 +143,8 @@ def main() -> int:
     p.add_argument("--job-java-options", default="", metavar="OPTS",
                    help="extra JVM options for the job's JVM only (not ConsumerPerformance's), "
                         "e.g. -XX:+UseParallelGC; they come before the launcher's own "
-                        "(stream.jvm_conf: -XX:TieredStopAtLevel=1 for a local master), which win a conflict")
+                        "(stream.jvm_conf for a local master: -XX:TieredStopAtLevel=1 -XX:G1HeapRegionSize=16m), "
+                        "which win a conflict")
     p.add_argument("--routing", choices=("partition", "device"),
                    help="the job's routing (config routing; default: the job's)")
     p.add_argument("--kafka-source", choices=("vigil", "spark"), default=None,

@@ -133,7 +133,7 @@ def test_kafka_source_is_vigil_or_spark_and_reaches_the_job(tmp_path):
         load(tmp_path, path=bad)
 
 
-def test_a_local_driver_jvm_runs_c1_only_and_a_cluster_keeps_its_own_options(tmp_path):
+def test_a_local_driver_jvm_runs_c1_only_with_large_g1_regions_and_a_cluster_keeps_its_own_options(tmp_path):
     from vigil_ops import stream
     python = tmp_path / "venv" / "bin" / "python"
     python.parent.mkdir(parents=True)
@@ -143,12 +143,13 @@ def test_a_local_driver_jvm_runs_c1_only_and_a_cluster_keeps_its_own_options(tmp
     (tmp_path / "jars" / "spark-kafka.classpath").write_text(f"{tmp_path / 'jars' / 'a.jar'}\n")
     cfg = load(tmp_path)
     cmd = stream.submit_command(cfg, tmp_path / "job.json", tmp_path / "jobs.zip", str(python))
-    assert "spark.driver.extraJavaOptions=-XX:TieredStopAtLevel=1" in cmd
-    assert cmd[cmd.index("spark.driver.extraJavaOptions=-XX:TieredStopAtLevel=1") - 1] == "--conf"
+    opts = "spark.driver.extraJavaOptions=-XX:TieredStopAtLevel=1 -XX:G1HeapRegionSize=16m"
+    assert opts in cmd
+    assert cmd[cmd.index(opts) - 1] == "--conf"
     mine = stream.submit_command(cfg, tmp_path / "job.json", tmp_path / "jobs.zip", str(python),
                                  extra_conf={"spark.driver.extraJavaOptions": "-Xss4m"})
     assert "spark.driver.extraJavaOptions=-Xss4m" in mine
-    assert not any("TieredStopAtLevel" in a for a in mine)
+    assert not any("TieredStopAtLevel" in a or "G1HeapRegionSize" in a for a in mine)
     env = {"KAFKA_BOOTSTRAP": "b-1.msk:9094", "S3_OUTPUT_BUCKET": "prod-anomalies"}
     aws = vconfig.load(path=vconfig.ROOT / "config" / "aws.yaml", environ={"VIGIL_HOME": str(tmp_path), **env})
     assert aws.spark.master == "yarn" and stream.jvm_conf(aws) == {}

@@ -89,13 +89,18 @@ def package_jobs(dest: Path) -> Path:
 
 
 # JVM options of the job's driver for a local master, where the driver JVM also runs every
-# task. The JVM's work per micro-batch is Spark's own planning and scheduling code, run a
-# few times per batch: C2 never caught up with it (17-24% of a core compiling 70-100 s
-# into a run) while C1 compiles it in one pass. Measured C1-only against the default, in
-# alternating runs: 257,611 / 251,692 vs 200,700 / 213,340 events/s, latency p99 572 / 656
-# vs 654 / 793 ms (bench/RESULTS.md, "Pipeline"). On a cluster the executors' JVM
-# options stay the cluster's own.
-LOCAL_DRIVER_JAVA_OPTIONS = "-XX:TieredStopAtLevel=1"
+# task (bench/RESULTS.md, "Pipeline"; on a cluster the JVM options stay the cluster's own):
+# - C1 only. The JVM's work per micro-batch is Spark's own planning and scheduling code,
+#   run a few times per batch: C2 never caught up with it (17-24% of a core compiling
+#   70-100 s into a run) while C1 compiles it in one pass. Measured C1-only against the
+#   default, in alternating runs: 257,611 / 251,692 vs 200,700 / 213,340 events/s, latency
+#   p99 572 / 656 vs 654 / 793 ms.
+# - G1 regions of 16 MB. Each bucket's state row (~2.2 MB for 5,000 devices) crosses the
+#   JVM several times per batch; with the 1 MB regions of a 2 GB heap every copy is a
+#   "humongous" object, allocated outside the young generation, and their churn kept G1's
+#   concurrent marking busy (~6% of a core, plus its pauses). Objects under 8 MB now die
+#   young like any other.
+LOCAL_DRIVER_JAVA_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:G1HeapRegionSize=16m"
 
 
 def jvm_conf(cfg: vconfig.Config) -> dict[str, str]:

@@ -224,3 +224,33 @@ def test_an_anomaly_record_has_every_field_in_order(aws):
         "detector_version": "vigil-test/1", "detected_at": "2026-11-23T10:33:20.000Z"}
     assert (h11["device_id"], h11["metric"], h11["detectors"], h11["explanation"]) == ('dev-"é"\n', None, [], "")
     assert h11["value"] == 3.0 and h11["expected_high"] is None
+
+
+
+class _Raw:
+    """An empty HTTP response body."""
+    def stream(self):
+        return iter(())
+
+
+def test_the_job_s3_client_sends_bodies_with_a_crc32_checksum_and_without_a_sha256_hash(monkeypatch):
+    from botocore.awsrequest import AWSResponse
+    from vigil_stream.writer import aws_clients
+    for k, v in {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}.items():
+        monkeypatch.setenv(k, v)
+    cfg = JobConfig.from_dict({"kafka_bootstrap": "k:9092", "kafka_topic": "t", "s3_bucket": "out",
+                               "ddb_table": "claims", "checkpoint_location": "/tmp/cp",
+                               "s3_endpoint": "http://127.0.0.1:9"})
+    s3, _ = aws_clients(cfg)
+    sent = []
+
+    def answer(request, **_):  # the request as it would go on the wire; nothing is sent
+        sent.append(request.headers)
+        return AWSResponse(request.url, 200, {}, _Raw())
+    s3.meta.events.register_first("before-send.s3.PutObject", answer)
+    s3.put_object(Bucket="out", Key="k", Body=b'{"a":1}\n')
+    assert len(sent) == 1
+    headers = {k.lower(): v for k, v in sent[0].items()}
+    assert headers["x-amz-content-sha256"] in (b"UNSIGNED-PAYLOAD", "UNSIGNED-PAYLOAD")
+    assert "x-amz-checksum-crc32" in headers
+    assert "Signature=" in str(headers["authorization"])
