@@ -20,8 +20,9 @@ from .sink import Fault, SinkContext, write_batch
 # Every S3 body carries its CRC32 checksum (botocore's default), which the server checks.
 # Without this, botocore also SHA-256-signs the whole body of a request over plain HTTP
 # (the local stack's loopback endpoint; over HTTPS it does not anyway), and the server
-# hashes it again: a 6.4 MB object took 38-44 ms to put, 26-28 ms without (bench/RESULTS.md,
-# "Pipeline"). The request itself is still signed.
+# hashes it again: a 6.4 MB object took 43-45 ms to put, 30-32 ms without, with a third less
+# CPU on both sides (bench/pipeline/s3_put_cost.py; bench/RESULTS.md, "Pipeline"). The
+# request itself is still signed.
 S3_CONFIG = {"addressing_style": "path", "payload_signing_enabled": False}
 
 
