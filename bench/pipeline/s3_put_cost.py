@@ -4,7 +4,7 @@
     $VIGIL_HOME/venv/bin/python bench/pipeline/s3_put_cost.py [--mb 6.4] [--repeats 15]
 
 Puts a body of JSON lines of about --mb megabytes into a scratch bucket --repeats times
-with each client, alternating: "job" is the job's S3 client config (writer.S3_CONFIG: the
+with each client, alternating: "job" is the job's S3 client config (writer.client_config: the
 body's CRC32 checksum, no SHA-256 hash of the payload), "default" botocore's defaults
 (over plain HTTP it hashes the whole body to sign it). Prints per client the median wall
 time of a put, the client's CPU time and, on the local stack, MinIO's CPU time per put
@@ -44,13 +44,13 @@ def main() -> int:
     import boto3
     from botocore.config import Config
     from vigil_ops import config as vconfig
-    from vigil_stream.writer import S3_CONFIG
+    from vigil_stream.writer import client_config
     cfg = vconfig.load()
     kwargs = cfg.s3_client_kwargs()
-    retries = {"mode": "standard", "max_attempts": 10}
-    clients = {"job": boto3.client("s3", config=Config(retries=retries, s3=S3_CONFIG), **kwargs),
-               "default": boto3.client("s3", config=Config(retries=retries, s3={"addressing_style": "path"}),
-                                       **kwargs)}
+    job = client_config("s3")
+    clients = {"job": boto3.client("s3", config=job, **kwargs),
+               "default": boto3.client("s3", config=Config(retries=job.retries, max_pool_connections=32,
+                                                           s3={"addressing_style": "path"}), **kwargs)}
     bucket = f"vigil-bench-s3put-{uuid.uuid4().hex[:8]}"
     clients["job"].create_bucket(Bucket=bucket)
     port = int(cfg.s3.endpoint.rsplit(":", 1)[1].split("/")[0]) if cfg.s3.endpoint else None

@@ -26,14 +26,18 @@ from .sink import Fault, SinkContext, write_batch
 S3_CONFIG = {"addressing_style": "path", "payload_signing_enabled": False}
 
 
+def client_config(service: str):
+    """The botocore Config of the job's client for `service` ("s3" or "dynamodb")."""
+    from botocore.config import Config
+    extra = {"s3": S3_CONFIG} if service == "s3" else {}
+    return Config(retries={"mode": "standard", "max_attempts": 10}, max_pool_connections=32, **extra)
+
+
 def aws_clients(cfg: JobConfig):
     import boto3
-    from botocore.config import Config
-    retries = {"mode": "standard", "max_attempts": 10}
-    s3 = boto3.client("s3", endpoint_url=cfg.s3_endpoint, region_name=cfg.region,
-                      config=Config(retries=retries, s3=S3_CONFIG, max_pool_connections=32))
-    bc = Config(retries=retries, s3={"addressing_style": "path"}, max_pool_connections=32)
-    ddb = boto3.client("dynamodb", endpoint_url=cfg.ddb_endpoint, region_name=cfg.region, config=bc)
+    s3 = boto3.client("s3", endpoint_url=cfg.s3_endpoint, region_name=cfg.region, config=client_config("s3"))
+    ddb = boto3.client("dynamodb", endpoint_url=cfg.ddb_endpoint, region_name=cfg.region,
+                       config=client_config("dynamodb"))
     return s3, ddb
 
 
