@@ -54,7 +54,7 @@ def submit_spec(settings: Any) -> dict[str, Any]:
         "application": str(vstream.JOBS / "stream_job.py"),
         "application_args": ["--config", str(job_json)],
         "conf": {"spark.pyspark.python": str(python), "spark.pyspark.driver.python": str(python),
-                 "spark.driver.memory": "2g", "spark.local.dir": str(cfg.home / "tmp" / "spark"),
+                 "spark.driver.memory": vstream.DRIVER_MEMORY, "spark.local.dir": str(cfg.home / "tmp" / "spark"),
                  **vstream.jvm_conf(cfg)},
         "jars": ",".join(cfg.spark_kafka_jars()),
         "py_files": str(zip_path),

@@ -80,13 +80,16 @@ def consumer_perf(cfg, topic: str, messages: int) -> float:
     return float(fields[5])  # nMsg.sec
 
 
+JOB_ENV: dict = {}
+
+
 def run_job(cfg, name: str, out: Path, overrides: dict, java_options: str = "") -> tuple:
     progress = out / f"{name}-progress.jsonl"
     ov = {"progress_file": str(progress), "checkpoint_location": str(out / f"{name}-checkpoint"),
           "dlq_topic": None, **overrides}
     # SPARK_SUBMIT_OPTS reaches the job's JVM (in local mode the driver runs the tasks too).
     rec = stream.start(cfg, overrides=ov, name=name, wait_s=600,
-                       env={"VIGIL_FAULT": "", "SPARK_SUBMIT_OPTS": java_options})
+                       env={"VIGIL_FAULT": "", "SPARK_SUBMIT_OPTS": java_options, **JOB_ENV})
     return rec, progress
 
 
@@ -147,6 +150,8 @@ def main() -> int:
                         "which win a conflict")
     p.add_argument("--routing", choices=("partition", "device"),
                    help="the job's routing (config routing; default: the job's)")
+    p.add_argument("--job-env", action="append", default=[], metavar="KEY=VALUE",
+                   help="extra environment variable for the job's processes only (repeatable)")
     p.add_argument("--kafka-source", choices=("vigil", "spark"), default=None,
                    help="the job's Kafka source (default: the job's default); --kafka-option then "
                         "names librdkafka (vigil) or Java client (spark) settings")
@@ -160,9 +165,9 @@ def main() -> int:
     run_id = uuid.uuid4().hex[:8]
     bucket, table = f"vigil-bench-{run_id}", f"vigil-bench-{run_id}"
     common = {"s3_bucket": bucket, "ddb_table": table}
-    bad = [kv for kv in args.spark_conf + args.kafka_option if "=" not in kv]
+    bad = [kv for kv in args.spark_conf + args.kafka_option + args.job_env if "=" not in kv]
     if bad:
-        die(f"--spark-conf and --kafka-option want KEY=VALUE, got {bad[0]!r}")
+        die(f"--spark-conf, --kafka-option and --job-env want KEY=VALUE, got {bad[0]!r}")
     if args.kafka_option:
         common["kafka_options"] = {**stream.job_config(cfg)["kafka_options"],
                                    **dict(kv.split("=", 1) for kv in args.kafka_option)}
@@ -170,6 +175,7 @@ def main() -> int:
         common["kafka_source"] = args.kafka_source
     if args.routing:
         common["routing"] = args.routing
+    JOB_ENV.update(dict(kv.split("=", 1) for kv in args.job_env))
     if args.spark_conf:
         common["spark_conf"] = {**stream.job_config(cfg)["spark_conf"], **dict(kv.split("=", 1) for kv in args.spark_conf)}
     result: dict = {"kafka_source": common.get("kafka_source", "default"),

@@ -143,9 +143,10 @@ def test_a_local_driver_jvm_runs_c1_only_with_large_g1_regions_and_a_cluster_kee
     (tmp_path / "jars" / "spark-kafka.classpath").write_text(f"{tmp_path / 'jars' / 'a.jar'}\n")
     cfg = load(tmp_path)
     cmd = stream.submit_command(cfg, tmp_path / "job.json", tmp_path / "jobs.zip", str(python))
-    opts = "spark.driver.extraJavaOptions=-XX:TieredStopAtLevel=1 -XX:G1HeapRegionSize=16m"
+    opts = "spark.driver.extraJavaOptions=-XX:TieredStopAtLevel=1 -XX:G1HeapRegionSize=16m -Xms2g"
     assert opts in cmd
     assert cmd[cmd.index(opts) - 1] == "--conf"
+    assert "spark.driver.memory=2g" in cmd   # -Xms is the whole heap
     mine = stream.submit_command(cfg, tmp_path / "job.json", tmp_path / "jobs.zip", str(python),
                                  extra_conf={"spark.driver.extraJavaOptions": "-Xss4m"})
     assert "spark.driver.extraJavaOptions=-Xss4m" in mine
@@ -153,6 +154,22 @@ def test_a_local_driver_jvm_runs_c1_only_with_large_g1_regions_and_a_cluster_kee
     env = {"KAFKA_BOOTSTRAP": "b-1.msk:9094", "S3_OUTPUT_BUCKET": "prod-anomalies"}
     aws = vconfig.load(path=vconfig.ROOT / "config" / "aws.yaml", environ={"VIGIL_HOME": str(tmp_path), **env})
     assert aws.spark.master == "yarn" and stream.jvm_conf(aws) == {}
+
+
+def test_a_local_job_keeps_freed_memory_and_a_cluster_job_gets_no_allocator_settings(tmp_path, monkeypatch):
+    from vigil_ops import stream
+    for k in stream.LOCAL_JOB_ENV:
+        monkeypatch.delenv(k, raising=False)
+    env = stream.job_env(load(tmp_path))
+    assert env["GLIBC_TUNABLES"] == "glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=268435456"
+    assert env["MIMALLOC_PURGE_DELAY"] == "-1"
+    monkeypatch.setenv("MIMALLOC_PURGE_DELAY", "100")        # the caller's own value wins
+    assert stream.job_env(load(tmp_path))["MIMALLOC_PURGE_DELAY"] == "100"
+    monkeypatch.delenv("MIMALLOC_PURGE_DELAY")
+    aws = vconfig.load(path=vconfig.ROOT / "config" / "aws.yaml",
+                       environ={"VIGIL_HOME": str(tmp_path), "KAFKA_BOOTSTRAP": "b-1.msk:9094",
+                                "S3_OUTPUT_BUCKET": "prod-anomalies"})
+    assert not set(stream.LOCAL_JOB_ENV) & set(stream.job_env(aws))
 
 
 def test_claim_window_defaults_to_a_minute_and_is_checked(tmp_path):

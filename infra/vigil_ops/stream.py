@@ -100,7 +100,25 @@ def package_jobs(dest: Path) -> Path:
 #   "humongous" object, allocated outside the young generation, and their churn kept G1's
 #   concurrent marking busy (~6% of a core, plus its pauses). Objects under 8 MB now die
 #   young like any other.
-LOCAL_DRIVER_JAVA_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:G1HeapRegionSize=16m"
+# - The whole heap from the start (-Xms = spark.driver.memory). G1 grew and shrank the heap
+#   between batches, and every page of a region committed again was faulted in and zeroed
+#   anew: ~10,000 page faults per 500,000-event batch in the JVM, each dear in a VM (the
+#   host backs the page too). With -Xms the pages, once touched, stay: ~2,500 per batch.
+DRIVER_MEMORY = "2g"
+LOCAL_DRIVER_JAVA_OPTIONS = f"-XX:TieredStopAtLevel=1 -XX:G1HeapRegionSize=16m -Xms{DRIVER_MEMORY}"
+
+# Environment of the job's processes for a local master (the JVM, the Python driver and
+# workers it starts): freed memory is kept for the next micro-batch rather than returned
+# to the kernel and faulted in, zeroed, again. glibc: no mmap below 32 MB (its default
+# threshold adapts, from 128 KB) and no trim below 256 MB of free heap, as
+# vigil_stream.worker.tune_malloc sets in the Python workers, here for the JVM's native
+# memory (Arrow, RocksDB) and the driver too; mimalloc (pyarrow's memory pool): no purge
+# of freed pages after 10 ms. Page faults of the Python workers and driver per batch:
+# ~14,000 -> ~9,000 (bench/RESULTS.md, "Pipeline").
+LOCAL_JOB_ENV = {
+    "GLIBC_TUNABLES": "glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=268435456",
+    "MIMALLOC_PURGE_DELAY": "-1",
+}
 
 
 def jvm_conf(cfg: vconfig.Config) -> dict[str, str]:
@@ -119,7 +137,7 @@ def submit_command(cfg: vconfig.Config, job_json: Path, zip_path: Path, python: 
            "--jars", ",".join(cfg.spark_kafka_jars()), "--py-files", str(zip_path),
            "--conf", f"spark.pyspark.python={python}",
            "--conf", f"spark.pyspark.driver.python={python}",
-           "--conf", "spark.driver.memory=2g",
+           "--conf", f"spark.driver.memory={DRIVER_MEMORY}",
            "--conf", "spark.driver.host=127.0.0.1", "--conf", "spark.driver.bindAddress=127.0.0.1",
            "--conf", f"spark.local.dir={cfg.home / 'tmp' / 'spark'}"]
     for k, v in {**jvm_conf(cfg), **(extra_conf or {})}.items():
@@ -137,6 +155,9 @@ def job_env(cfg: vconfig.Config, extra: dict[str, str] | None = None) -> dict[st
     env.setdefault("AWS_DEFAULT_REGION", cfg.aws.region)
     env["PYSPARK_PYTHON"] = sys.executable
     env.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # the UI and block manager bind to loopback
+    if cfg.spark.master.startswith("local"):
+        for k, v in LOCAL_JOB_ENV.items():
+            env.setdefault(k, v)   # a value of the caller's own wins
     env.update(extra or {})
     return env
 
