@@ -80,16 +80,15 @@ def consumer_perf(cfg, topic: str, messages: int) -> float:
     return float(fields[5])  # nMsg.sec
 
 
-JOB_ENV: dict = {}
-
-
-def run_job(cfg, name: str, out: Path, overrides: dict, java_options: str = "") -> tuple:
+def run_job(cfg, name: str, out: Path, overrides: dict, java_options: str = "",
+            job_env: list[str] = ()) -> tuple:
     progress = out / f"{name}-progress.jsonl"
     ov = {"progress_file": str(progress), "checkpoint_location": str(out / f"{name}-checkpoint"),
           "dlq_topic": None, **overrides}
     # SPARK_SUBMIT_OPTS reaches the job's JVM (in local mode the driver runs the tasks too).
     rec = stream.start(cfg, overrides=ov, name=name, wait_s=600,
-                       env={"VIGIL_FAULT": "", "SPARK_SUBMIT_OPTS": java_options, **JOB_ENV})
+                       env={"VIGIL_FAULT": "", "SPARK_SUBMIT_OPTS": java_options,
+                            **dict(kv.split("=", 1) for kv in job_env)})
     return rec, progress
 
 
@@ -175,7 +174,6 @@ def main() -> int:
         common["kafka_source"] = args.kafka_source
     if args.routing:
         common["routing"] = args.routing
-    JOB_ENV.update(dict(kv.split("=", 1) for kv in args.job_env))
     if args.spark_conf:
         common["spark_conf"] = {**stream.job_config(cfg)["spark_conf"], **dict(kv.split("=", 1) for kv in args.spark_conf)}
     result: dict = {"kafka_source": common.get("kafka_source", "default"),
@@ -217,7 +215,7 @@ def throughput(cfg, args, binary, out, run_id, common, result) -> None:
     before = [consumer_perf(cfg, topic, n) for _ in range(args.repeats)]
     rec, progress = run_job(cfg, f"bench-tput-{run_id}", out, {**common, "kafka_topic": topic,
                             "max_offsets_per_trigger": args.max_offsets, "trigger_interval_ms": 0},
-                            args.job_java_options)
+                            args.job_java_options, args.job_env)
     try:
         batches = wait_consumed(rec, progress, n, 3600, cfg.home / f"bench-tput-{run_id}" / "log")
     finally:
@@ -272,7 +270,7 @@ def latency(cfg, args, binary, out, run_id, common, bucket, result) -> None:
     rec, progress = run_job(cfg, name, out, {**common, "kafka_topic": ltopic, "trigger_interval_ms": 0,
                                              "starting_offsets": "earliest",
                                              "max_offsets_per_trigger": args.max_offsets},
-                            args.job_java_options)
+                            args.job_java_options, args.job_env)
     try:
         measured_from_ms = int(time.time() * 1000) + args.latency_warmup_seconds * 1000
         lst = produce(cfg, binary, ltopic, out, "--devices", str(args.latency_devices), "--metrics",
